@@ -1,0 +1,84 @@
+"""Safe Alembic migrations for Flask-SQLAlchemy apps.
+
+``from flask_schema import Migrate`` is all a project needs; the names below
+are the public API. Alembic is imported only when a command runs, so a web
+worker that imports this package pays nothing for migrations it never runs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .api import (
+    branches,
+    check,
+    current,
+    downgrade,
+    edit,
+    ensure_version,
+    heads,
+    history,
+    init,
+    list_templates,
+    merge,
+    migrate,
+    revision,
+    show,
+    stamp,
+    upgrade,
+)
+from .errors import (
+    ChangesDetected,
+    CommandError,
+    ConfigurationError,
+    DatabaseError,
+    FlaskSchemaError,
+    MigrationsFolderError,
+    MultipleHeadsError,
+    RevisionError,
+)
+from .extension import Migrate, MigrateState
+
+__all__ = [
+    "ChangesDetected",
+    "CommandError",
+    "Config",
+    "ConfigurationError",
+    "DatabaseError",
+    "FlaskSchemaError",
+    "Migrate",
+    "MigrateState",
+    "MigrationsFolderError",
+    "MultipleHeadsError",
+    "RevisionError",
+    "alembic_version",
+    "branches",
+    "check",
+    "current",
+    "downgrade",
+    "edit",
+    "ensure_version",
+    "heads",
+    "history",
+    "init",
+    "list_templates",
+    "merge",
+    "migrate",
+    "revision",
+    "show",
+    "stamp",
+    "upgrade",
+]
+
+
+def __getattr__(name: str) -> Any:
+    # Both names need Alembic; resolve them only when someone asks.
+    if name == "Config":
+        from .config import Config
+
+        return Config
+    if name == "alembic_version":
+        from importlib.metadata import version
+
+        return tuple(int(part) for part in version("alembic").split(".")[:3] if part.isdigit())
+    raise AttributeError(f"module 'flask_schema' has no attribute {name!r}")

@@ -1,0 +1,446 @@
+"""The ``flask db`` command group: a thin skin over :mod:`flask_schema.api`.
+
+Each command parses its options, calls one API function and prints what it
+returned. Errors become one line on stderr and an exit status; set
+``FLASK_DB_TRACEBACK=1`` to see the traceback of an unexpected one.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import re
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import click
+from flask.cli import AppGroup
+
+from . import api
+from .errors import FlaskSchemaError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+DIRECTORY_META = "flask_schema.directory"
+X_ARG_META = "flask_schema.x_arg"
+
+_RELATIVE_STEP = re.compile(r"^-\d+$")
+
+
+class RelativeStepCommand(click.Command):
+    """A command whose revision argument may be a relative step such as ``-2``.
+
+    click would read ``-2`` as an unknown option; this class moves such a
+    token behind ``--`` so ``flask db downgrade -2`` works as people type it.
+    """
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if "--" not in args:
+            value_options = {
+                name
+                for param in self.params
+                if isinstance(param, click.Option) and not param.is_flag
+                for name in param.opts
+            }
+            steps = [
+                arg
+                for index, arg in enumerate(args)
+                if _RELATIVE_STEP.match(arg) and (index == 0 or args[index - 1] not in value_options)
+            ]
+            if steps:
+                rest = [arg for arg in args if arg not in steps]
+                args = [*rest, "--", *steps]
+        return super().parse_args(ctx, args)
+
+
+def _scrub(message: str) -> str:
+    """Remove every database password of the current app from ``message``."""
+    try:
+        from .extension import get_state
+
+        engines = get_state().db.engines.values()
+        passwords = {engine.url.password for engine in engines if engine.url.password}
+    except Exception:
+        passwords = set()
+    for password in passwords:
+        message = message.replace(str(password), "***")
+    return message
+
+
+def reports_errors(f: F) -> F:
+    """Turn any exception from a command into one line on stderr and an exit code."""
+
+    @functools.wraps(f)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return f(*args, **kwargs)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except FlaskSchemaError as error:
+            _fail(str(error), error.exit_code)
+        except Exception as error:  # a bug or a user's own code: still one line
+            if os.environ.get("FLASK_DB_TRACEBACK"):
+                traceback.print_exc()
+            first_line = (str(error).strip().splitlines() or [""])[0]
+            _fail(
+                f"{type(error).__name__}: {first_line} "
+                "(set FLASK_DB_TRACEBACK=1 to see the traceback)",
+                1,
+            )
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _fail(message: str, code: int) -> None:
+    click.echo(f"Error: {_scrub(message)}", err=True)
+    sys.exit(code)
+
+
+def _setup_logging(directory: str) -> None:
+    """Show Alembic's progress lines: from alembic.ini's logging sections if
+    it has them (without disabling the app's loggers), else a plain handler."""
+    ini = os.path.join(directory, "alembic.ini")
+    if os.path.isfile(ini):
+        import configparser
+
+        parser = configparser.ConfigParser()
+        parser.read(ini)
+        if parser.has_section("loggers") and parser.has_section("formatters"):
+            from logging.config import fileConfig
+
+            fileConfig(ini, disable_existing_loggers=False)
+            _quiet_plugin_setup()
+            return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    for name in ("alembic", "flask_schema"):
+        logger = logging.getLogger(name)
+        if not logger.handlers:
+            logger.addHandler(handler)
+            logger.setLevel(logging.INFO)
+            logger.propagate = False
+    _quiet_plugin_setup()
+
+
+def _quiet_plugin_setup() -> None:
+    # Alembic 1.20 logs each autogenerate plugin it loads at INFO; that is noise
+    # in every command's output unless the user asked for it in alembic.ini.
+    plugins = logging.getLogger("alembic.runtime.plugins")
+    if plugins.level == logging.NOTSET:
+        plugins.setLevel(logging.WARNING)
+
+
+def _directory(directory: str | None) -> str:
+    """The folder for this command: its own -d, then the group's, then settings."""
+    ctx = click.get_current_context()
+    chosen = directory or ctx.meta.get(DIRECTORY_META)
+    if chosen is None:
+        from .extension import get_state
+
+        chosen = get_state().directory
+    _setup_logging(str(chosen))
+    return str(chosen)
+
+
+def _x_args(own: Sequence[str] = ()) -> list[str]:
+    """The group's -x values followed by the command's, each once."""
+    ctx = click.get_current_context()
+    return [*ctx.meta.get(X_ARG_META, ()), *own]
+
+
+def _db_label(key: Any) -> str:
+    return "default" if key is None else str(key)
+
+
+def _echo_heads(found: dict[Any, tuple[str, ...]], verbose: bool = False) -> None:
+    from alembic.script import ScriptDirectory
+
+    directory = _directory(None)
+    script = ScriptDirectory(directory) if os.path.isdir(directory) else None
+    labelled = len(found) > 1
+    for key, revisions in found.items():
+        if verbose:
+            click.echo(f"Current revision(s) for {_db_label(key)}:")
+        for rev_id in revisions:
+            line = rev_id
+            if script is not None:
+                rev = script.get_revision(rev_id)
+                line = rev.cmd_format(verbose) if rev is not None else rev_id
+            click.echo(f"{_db_label(key)}: {line}" if labelled and not verbose else line)
+
+
+directory_option = click.option(
+    "-d", "--directory", default=None, help='Migration script directory (default is "migrations")'
+)
+sql_option = click.option(
+    "--sql", is_flag=True, help="Don't emit SQL to database - dump to standard output instead"
+)
+tag_option = click.option(
+    "--tag", default=None, help='Arbitrary "tag" name - can be used by custom env.py scripts'
+)
+x_arg_option = click.option(
+    "-x", "--x-arg", multiple=True, help="Additional arguments consumed by custom env.py scripts"
+)
+verbose_option = click.option("-v", "--verbose", is_flag=True, help="Use more verbose output")
+
+
+@click.group(cls=AppGroup)
+@click.option(
+    "-d", "--directory", default=None, help='Migration script directory (default is "migrations")'
+)
+@click.option(
+    "-x", "--x-arg", multiple=True, help="Additional arguments consumed by custom env.py scripts"
+)
+@click.pass_context
+def db_group(ctx: click.Context, directory: str | None, x_arg: tuple[str, ...]) -> None:
+    """Perform database migrations."""
+    if directory is not None:
+        ctx.meta[DIRECTORY_META] = directory
+    ctx.meta[X_ARG_META] = tuple(x_arg)
+
+
+@db_group.command("list-templates")
+@reports_errors
+def list_templates() -> None:
+    """List available templates."""
+    click.echo("Available templates:\n")
+    for name, synopsis in api.list_templates():
+        click.echo(f"{name} - {synopsis}")
+
+
+@db_group.command()
+@directory_option
+@click.option("--multidb", is_flag=True, help="Support multiple databases")
+@click.option("-t", "--template", default=None, help="Repository template to use (name or path)")
+@click.option("--package", is_flag=True, help="Write empty __init__.py files to the folders")
+@reports_errors
+def init(directory: str | None, multidb: bool, template: str | None, package: bool) -> None:
+    """Create a new migration repository."""
+    created = api.init(_directory(directory), multidb=multidb, template=template, package=package)
+    click.echo(f"Created the migrations folder {os.path.abspath(created)}.")
+    click.echo(
+        "Review alembic.ini there, then run 'flask db migrate' after each model change."
+    )
+
+
+def _revision_options(f: F) -> F:
+    for option in reversed(
+        [
+            directory_option,
+            click.option("-m", "--message", default=None, help="Revision message"),
+            sql_option,
+            click.option(
+                "--head", default="head",
+                help="Specify head revision or <branchname>@head to base new revision on",
+            ),
+            click.option("--splice", is_flag=True, help='Allow a non-head revision as the "head"'),
+            click.option("--branch-label", default=None, help="Specify a branch label to apply"),
+            click.option("--version-path", default=None, help="Where the new revision file goes"),
+            click.option("--rev-id", default=None, help="Hardcoded revision id instead of a generated one"),
+            click.option("--depends-on", default=None, help="Revisions this one depends on"),
+        ]
+    ):
+        f = option(f)
+    return f
+
+
+def _report_written(script: Any) -> None:
+    if script is None:
+        click.echo("No changes in schema detected.", err=True)
+    else:
+        click.echo(f"Generating {script.path} ...  done")
+
+
+@db_group.command()
+@_revision_options
+@click.option("--autogenerate", is_flag=True, help="Populate the revision with candidate operations")
+@reports_errors
+def revision(directory: str | None, autogenerate: bool, **options: Any) -> None:
+    """Create a new revision file."""
+    _report_written(
+        api.revision(_directory(directory), autogenerate=autogenerate, x_arg=_x_args(), **options)
+    )
+
+
+@db_group.command()
+@_revision_options
+@x_arg_option
+@reports_errors
+def migrate(directory: str | None, x_arg: tuple[str, ...], **options: Any) -> None:
+    """Autogenerate a new revision file (alias for 'revision --autogenerate')."""
+    _report_written(api.migrate(_directory(directory), x_arg=_x_args(x_arg), **options))
+
+
+@db_group.command()
+@directory_option
+@click.argument("revision", default="head")
+@reports_errors
+def edit(directory: str | None, revision: str) -> None:
+    """Edit a revision file."""
+    api.edit(_directory(directory), revision)
+
+
+@db_group.command()
+@directory_option
+@click.option("-m", "--message", default=None, help="Merge revision message")
+@click.option("--branch-label", default=None, help="Specify a branch label to apply")
+@click.option("--rev-id", default=None, help="Hardcoded revision id instead of a generated one")
+@click.argument("revisions", nargs=-1)
+@reports_errors
+def merge(
+    directory: str | None,
+    message: str | None,
+    branch_label: str | None,
+    rev_id: str | None,
+    revisions: tuple[str, ...],
+) -> None:
+    """Merge revisions into one (all heads when none are named)."""
+    script = api.merge(
+        _directory(directory), revisions, message=message, branch_label=branch_label, rev_id=rev_id
+    )
+    _report_written(script)
+
+
+@db_group.command(cls=RelativeStepCommand)
+@directory_option
+@sql_option
+@tag_option
+@x_arg_option
+@click.argument("revision", default="head")
+@reports_errors
+def upgrade(
+    directory: str | None, sql: bool, tag: str | None, x_arg: tuple[str, ...], revision: str
+) -> None:
+    """Upgrade to a later version."""
+    result = api.upgrade(_directory(directory), revision, sql=sql, tag=tag, x_arg=_x_args(x_arg))
+    if isinstance(result, str):
+        click.echo(result, nl=False)
+
+
+@db_group.command(cls=RelativeStepCommand)
+@directory_option
+@sql_option
+@tag_option
+@x_arg_option
+@click.argument("revision", default="-1")
+@reports_errors
+def downgrade(
+    directory: str | None, sql: bool, tag: str | None, x_arg: tuple[str, ...], revision: str
+) -> None:
+    """Revert to a previous version."""
+    result = api.downgrade(_directory(directory), revision, sql=sql, tag=tag, x_arg=_x_args(x_arg))
+    if isinstance(result, str):
+        click.echo(result, nl=False)
+
+
+@db_group.command()
+@directory_option
+@click.argument("revision", default="head")
+@reports_errors
+def show(directory: str | None, revision: str) -> None:
+    """Show the revision denoted by the given symbol."""
+    for script in api.show(_directory(directory), revision):
+        click.echo(script.log_entry)
+
+
+@db_group.command()
+@directory_option
+@click.option("-r", "--rev-range", default=None, help="Range of revisions to include (start:end)")
+@verbose_option
+@click.option("-i", "--indicate-current", is_flag=True, help="Indicate current version")
+@reports_errors
+def history(
+    directory: str | None, rev_range: str | None, verbose: bool, indicate_current: bool
+) -> None:
+    """List changeset scripts in chronological order."""
+    for script in api.history(_directory(directory), rev_range, verbose, indicate_current):
+        click.echo(
+            script.cmd_format(
+                verbose=verbose, include_branches=True, include_doc=True, include_parents=True
+            )
+        )
+
+
+@db_group.command()
+@directory_option
+@verbose_option
+@click.option(
+    "--resolve-dependencies", is_flag=True, help="Treat dependency versions as down revisions"
+)
+@reports_errors
+def heads(directory: str | None, verbose: bool, resolve_dependencies: bool) -> None:
+    """Show current available heads in the script directory."""
+    for script in api.heads(_directory(directory), verbose, resolve_dependencies):
+        click.echo(script.cmd_format(verbose, include_branches=True, tree_indicators=False))
+
+
+@db_group.command()
+@directory_option
+@verbose_option
+@reports_errors
+def branches(directory: str | None, verbose: bool) -> None:
+    """Show current branch points."""
+    from alembic.script import ScriptDirectory
+
+    directory = _directory(directory)
+    points = api.branches(directory, verbose)
+    script_dir = ScriptDirectory(directory)
+    for point in points:
+        click.echo(point.cmd_format(verbose, include_branches=True))
+        for next_id in point.nextrev:
+            child = script_dir.get_revision(next_id)
+            if child is not None:
+                pad = " " * len(str(point.revision))
+                line = child.cmd_format(False, include_branches=True, include_doc=verbose)
+                click.echo(f"{pad} -> {line}")
+        click.echo()
+
+
+@db_group.command()
+@directory_option
+@verbose_option
+@click.option("--check-heads", is_flag=True, help="Exit 1 unless the database is at the heads")
+@reports_errors
+def current(directory: str | None, verbose: bool, check_heads: bool) -> None:
+    """Display the current revision for each database."""
+    _echo_heads(api.current(_directory(directory), verbose, check_heads), verbose)
+
+
+@db_group.command(cls=RelativeStepCommand)
+@directory_option
+@sql_option
+@tag_option
+@click.option("--purge", is_flag=True, help="Delete the version table before stamping")
+@click.argument("revisions", nargs=-1)
+@reports_errors
+def stamp(
+    directory: str | None, sql: bool, tag: str | None, purge: bool, revisions: tuple[str, ...]
+) -> None:
+    """'stamp' the revision table with the given revision(s); don't run any migrations."""
+    result = api.stamp(_directory(directory), list(revisions) or "head", sql=sql, tag=tag,
+                       purge=purge)
+    if isinstance(result, str):
+        click.echo(result, nl=False)
+
+
+@db_group.command()
+@directory_option
+@reports_errors
+def check(directory: str | None) -> None:
+    """Check if there are any new operations to migrate."""
+    api.check(_directory(directory))
+    click.echo("No new upgrade operations detected.")
+
+
+@db_group.command("ensure-version")
+@directory_option
+@sql_option
+@reports_errors
+def ensure_version(directory: str | None, sql: bool) -> None:
+    """Create the version table if it does not exist."""
+    result = api.ensure_version(_directory(directory), sql=sql)
+    if result:
+        click.echo(result, nl=False)

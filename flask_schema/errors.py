@@ -1,0 +1,53 @@
+"""The exceptions flask_schema raises.
+
+The Python API raises these and never calls ``sys.exit``; the CLI turns each
+one into a single line on stderr and an exit status.
+"""
+
+from __future__ import annotations
+
+
+class FlaskSchemaError(Exception):
+    """Base class of every error flask_schema reports to its caller.
+
+    ``str(error)`` is a complete sentence meant for a person: what went wrong
+    and, where it is known, what to do about it.
+    """
+
+    #: Exit status the CLI uses for this error.
+    exit_code = 1
+
+
+class ConfigurationError(FlaskSchemaError):
+    """The app, its database settings or the extension are set up wrongly."""
+
+
+class MigrationsFolderError(FlaskSchemaError):
+    """The migrations folder is missing, or exists where it should not."""
+
+
+class RevisionError(FlaskSchemaError):
+    """A revision identifier or range could not be resolved."""
+
+
+class MultipleHeadsError(RevisionError):
+    """The history has several heads where the command needs one."""
+
+
+class DatabaseError(FlaskSchemaError):
+    """The database could not be reached or refused a statement."""
+
+
+class ChangesDetected(FlaskSchemaError):
+    """``check`` found model changes that no revision covers yet.
+
+    :attr:`diffs` holds Alembic's diff tuples, one per change.
+    """
+
+    def __init__(self, message: str, diffs: list[object]) -> None:
+        super().__init__(message)
+        self.diffs = diffs
+
+
+class CommandError(FlaskSchemaError):
+    """Alembic refused the command; the message is Alembic's own."""

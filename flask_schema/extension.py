@@ -1,0 +1,178 @@
+"""The ``Migrate`` extension object.
+
+It remembers the app's ``db`` and the options, and registers the ``flask db``
+command group. It imports nothing from Alembic, so an app that never runs a
+migration command pays nothing for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from flask import Flask, current_app
+
+from . import settings
+from .errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from sqlalchemy import MetaData
+
+    from .config import Config
+
+ConfigureCallback = TypeVar("ConfigureCallback", bound="Callable[[Config], Config]")
+
+
+class Migrate:
+    """Bind Alembic migrations to a Flask app and its Flask-SQLAlchemy ``db``.
+
+    ``Migrate(app, db)`` registers the ``flask db`` commands at once; in an app
+    factory create ``Migrate()`` at module level and call :meth:`init_app`.
+    Extra keyword arguments are passed to Alembic's ``context.configure`` in
+    ``env.py`` (for example ``include_schemas=True``).
+    """
+
+    def __init__(
+        self,
+        app: Flask | None = None,
+        db: Any = None,
+        directory: str = "migrations",
+        command: str = "db",
+        compare_type: bool = True,
+        render_as_batch: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        self.configure_callbacks: list[Callable[[Config], Config]] = []
+        self.db = db
+        self.command = command
+        self.directory = str(directory)
+        self.alembic_ctx_kwargs: dict[str, Any] = dict(kwargs)
+        self.alembic_ctx_kwargs["compare_type"] = compare_type
+        self.alembic_ctx_kwargs["render_as_batch"] = render_as_batch
+        if app is not None and db is not None:
+            self.init_app(app, db)
+
+    def init_app(
+        self,
+        app: Flask,
+        db: Any = None,
+        directory: str | None = None,
+        command: str | None = None,
+        compare_type: bool | None = None,
+        render_as_batch: bool | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Register the extension on ``app``; arguments override the constructor's.
+
+        The overrides are stored for this app only, so one ``Migrate`` object
+        can serve several apps made by the same factory with different options.
+        """
+        db = db if db is not None else self.db
+        if db is None:
+            raise ConfigurationError(
+                "Migrate needs the Flask-SQLAlchemy db: call Migrate(app, db) or init_app(app, db)."
+            )
+        ctx_kwargs = dict(self.alembic_ctx_kwargs)
+        ctx_kwargs.update(kwargs)
+        if compare_type is not None:
+            ctx_kwargs["compare_type"] = compare_type
+        if render_as_batch is not None:
+            ctx_kwargs["render_as_batch"] = render_as_batch
+        state = MigrateState(
+            migrate=self,
+            db=db,
+            app=app,
+            directory=str(directory) if directory is not None else self.directory,
+            configure_args=ctx_kwargs,
+        )
+        app.extensions["migrate"] = state
+
+        from .cli import db_group
+
+        name = command or app.config.get("MIGRATE_COMMAND") or self.command
+        app.cli.add_command(db_group, name=name)
+
+    def configure(self, f: ConfigureCallback) -> ConfigureCallback:
+        """Register a function that receives the Alembic config and returns it.
+
+        Callbacks run in the order they were registered, each time a command
+        builds its config, so they can set options per command.
+        """
+        self.configure_callbacks.append(f)
+        return f
+
+    def call_configure_callbacks(self, config: Config) -> Config:
+        for callback in self.configure_callbacks:
+            config = callback(config)
+        return config
+
+    def get_config(
+        self,
+        directory: str | None = None,
+        x_arg: str | list[str] | tuple[str, ...] | None = None,
+        opts: list[str] | None = None,
+    ) -> Config:
+        """Build the Alembic config for the current app, as Flask-Migrate does."""
+        from .api import build_config
+
+        if isinstance(x_arg, str):
+            x_arg = [x_arg]
+        return build_config(directory, x_arg=list(x_arg or ()), flags=opts or ())
+
+
+class MigrateState:
+    """What the extension keeps for one app, at ``app.extensions["migrate"]``.
+
+    The attribute names are those ``env.py`` files written by Flask-Migrate
+    read (``db``, ``directory``, ``configure_args``, ``metadata``,
+    ``migrate``), so those files keep working unchanged.
+    """
+
+    def __init__(
+        self,
+        migrate: Migrate,
+        db: Any,
+        app: Flask,
+        directory: str,
+        configure_args: dict[str, Any],
+    ) -> None:
+        self.migrate = migrate
+        self.db = db
+        self._app = app
+        self._directory = directory
+        self._configure_args = configure_args
+
+    @property
+    def directory(self) -> str:
+        """The migrations folder, after config keys and environment variables."""
+        return str(settings.resolve("directory", self._app.config, self._directory))
+
+    @property
+    def configure_args(self) -> dict[str, Any]:
+        """Keyword arguments for ``context.configure``, as a fresh dict each time.
+
+        Flask-Migrate's ``env.py`` adds its own callback to this dict; handing
+        out a copy keeps one command's callback from leaking into the next
+        command run in the same process.
+        """
+        args = dict(self._configure_args)
+        for name in ("compare_type", "render_as_batch"):
+            args[name] = settings.resolve(name, self._app.config, args.get(name))
+        return args
+
+    @property
+    def metadata(self) -> MetaData:
+        """The default metadata, for ``env.py`` files of old Flask-Migrate releases."""
+        return self.db.metadata  # type: ignore[no-any-return]
+
+
+def get_state(app: Flask | None = None) -> MigrateState:
+    """Return the extension state of ``app`` (default: the current app)."""
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    state = app.extensions.get("migrate")
+    if not isinstance(state, MigrateState):
+        raise ConfigurationError(
+            "flask_schema is not set up on this app: call Migrate(app, db) or "
+            "migrate.init_app(app, db) where the app is created."
+        )
+    return state

@@ -1,0 +1,182 @@
+"""What a project's ``env.py`` hands over to: engines, metadata and the run.
+
+The ``env.py`` that ``flask db init`` writes is two lines that call
+:func:`run_env`. Keeping the logic here means a fix to how migrations run
+reaches every existing project with a ``pip install -U``, without
+regenerating files.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from .extension import MigrateState, get_state
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+    from alembic.operations.ops import MigrationScript
+    from alembic.runtime.environment import EnvironmentContext
+    from alembic.runtime.migration import MigrationContext
+    from sqlalchemy.engine import Connection, Engine
+    from sqlalchemy.schema import MetaData
+
+log = logging.getLogger("flask_schema")
+
+#: ``config.attributes`` key under which the run leaves the heads of each
+#: database after it ran, keyed by bind key (``None`` for the default).
+HEADS_ATTRIBUTE = "flask_schema.heads"
+
+#: ``context.opts`` key naming the bind a migration context belongs to.
+BIND_OPTION = "flask_schema_bind"
+
+DirectivesHook = Callable[["MigrationContext", Any, "list[MigrationScript]"], None]
+
+
+def run_env(multidb: bool = False) -> None:
+    """Run the migration environment for the current Flask app.
+
+    Call this from ``env.py``. With ``multidb=True`` every database of
+    ``SQLALCHEMY_BINDS`` is migrated, each with its own version table and
+    all sharing one revision history.
+    """
+    from alembic import context
+
+    state = get_state()
+    binds = bind_keys(state.db) if multidb else [None]
+    if context.is_offline_mode():
+        _run_offline(context, state, binds, multidb)
+    else:
+        _run_online(context, state, binds, multidb)
+
+
+def bind_keys(db: Any) -> list[str | None]:
+    """The bind keys of ``db``: the default database first, then each bind."""
+    keys: list[str | None] = list(db.engines)
+    keys.sort(key=lambda key: (key is not None, key or ""))
+    return keys
+
+
+def metadata_for(db: Any, key: str | None) -> MetaData:
+    """The metadata whose tables live in bind ``key`` (empty if none do)."""
+    from sqlalchemy import MetaData
+
+    metadatas = getattr(db, "metadatas", None)
+    if metadatas is not None:
+        found = metadatas.get(key)
+        return found if found is not None else MetaData()
+    return db.metadata if key is None else MetaData()
+
+
+def database_label(key: str | None) -> str:
+    return "default" if key is None else key
+
+
+def configure_options(
+    state: MigrateState, config: Config, bind_count: int, dialect_name: str
+) -> dict[str, Any]:
+    """The keyword arguments for ``context.configure``, built fresh per command."""
+    options = state.configure_args
+    user_hook = options.pop("process_revision_directives", None)
+    autogenerate = bool(getattr(config.cmd_opts, "autogenerate", False))
+    options["process_revision_directives"] = skip_empty_revisions(
+        user_hook, autogenerate, bind_count
+    )
+    if dialect_name == "sqlite":
+        # SQLite has almost no ALTER TABLE; batch mode rebuilds the table.
+        options["render_as_batch"] = True
+    return options
+
+
+def skip_empty_revisions(
+    user_hook: DirectivesHook | None, autogenerate: bool, bind_count: int
+) -> DirectivesHook:
+    """Wrap the user's directives hook so an empty autogenerate writes no file.
+
+    Alembic calls the hook once per database; only the last call sees every
+    database's operations, so the emptiness test waits for it.
+    """
+
+    def hook(context: MigrationContext, revision: Any, directives: list[MigrationScript]) -> None:
+        if user_hook is not None:
+            user_hook(context, revision, directives)
+        if not autogenerate or not directives:
+            return
+        script = directives[0]
+        ops_list = script.upgrade_ops_list
+        if len(ops_list) >= bind_count and all(ops.is_empty() for ops in ops_list):
+            directives[:] = []
+            log.debug("No changes in schema detected.")
+
+    return hook
+
+
+def _run_offline(
+    context: Any, state: MigrateState, binds: Sequence[str | None], multidb: bool
+) -> None:
+    config = context.config
+    output = config.output_buffer or sys.stdout
+    for key in binds:
+        engine: Engine = state.db.engines[key]
+        if multidb:
+            output.write(f"-- Database: {database_label(key)}\n")
+        options = configure_options(state, config, len(binds), engine.dialect.name)
+        context.configure(
+            url=engine.url,
+            target_metadata=metadata_for(state.db, key),
+            literal_binds=True,
+            output_buffer=output,
+            **_bind_tokens(key, multidb),
+            **options,
+        )
+        with context.begin_transaction():
+            _run(context, key, multidb)
+
+
+def _run_online(
+    context: Any, state: MigrateState, binds: Sequence[str | None], multidb: bool
+) -> None:
+    config = context.config
+    for key in binds:
+        with _connection_for(config, state, key) as connection:
+            options = configure_options(state, config, len(binds), connection.dialect.name)
+            context.configure(
+                connection=connection,
+                target_metadata=metadata_for(state.db, key),
+                **_bind_tokens(key, multidb),
+                **options,
+            )
+            with context.begin_transaction():
+                _run(context, key, multidb)
+            heads = context.get_context().get_current_heads()
+            config.attributes.setdefault(HEADS_ATTRIBUTE, {})[key] = tuple(heads)
+
+
+@contextmanager
+def _connection_for(config: Config, state: MigrateState, key: str | None) -> Iterator[Connection]:
+    """A caller-supplied connection for the default database, else a new one."""
+    supplied = config.attributes.get("connection")
+    if supplied is not None and key is None:
+        yield supplied
+        return
+    with state.db.engines[key].connect() as connection:
+        yield connection
+
+
+def _bind_tokens(key: str | None, multidb: bool) -> dict[str, Any]:
+    options: dict[str, Any] = {BIND_OPTION: key}
+    if multidb:
+        name = key or ""
+        options["upgrade_token"] = f"{name}_upgrades"
+        options["downgrade_token"] = f"{name}_downgrades"
+    return options
+
+
+def _run(context: EnvironmentContext, key: str | None, multidb: bool) -> None:
+    if multidb:
+        context.run_migrations(engine_name=key or "")
+    else:
+        context.run_migrations()

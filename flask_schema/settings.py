@@ -1,0 +1,95 @@
+"""Resolve an option from its four sources in one place.
+
+An option's value comes from, most specific first:
+
+1. a command-line flag (the CLI passes it in as ``explicit``);
+2. the ``FLASK_DB_<NAME>`` environment variable, so a deploy can change a
+   setting without a code change;
+3. the ``MIGRATE_<NAME>`` key in ``app.config``;
+4. the argument given to ``Migrate(...)`` or ``init_app(...)``;
+5. the built-in default.
+
+Values from the environment and from ``app.config`` strings are parsed with
+the option's type, so ``FLASK_DB_LOCK_TIMEOUT=30`` and
+``app.config["MIGRATE_LOCK_TIMEOUT"] = 30`` mean the same.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from .errors import ConfigurationError
+
+
+def parse_bool(value: str) -> bool:
+    """Read a boolean the way people write it in an environment variable."""
+    lowered = value.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(f"expected true or false, got {value!r}")
+
+
+def parse_list(value: str) -> list[str]:
+    """Read a comma-separated list, ignoring blanks around items."""
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+@dataclass(frozen=True)
+class Option:
+    """One setting of the extension and how to read it from text."""
+
+    name: str
+    default: Any
+    parse: Callable[[str], Any]
+    help: str
+
+    @property
+    def env_var(self) -> str:
+        return f"FLASK_DB_{self.name.upper()}"
+
+    @property
+    def config_key(self) -> str:
+        return f"MIGRATE_{self.name.upper()}"
+
+
+#: Every option the extension reads, by name. Documented in docs/configuration.
+OPTIONS: dict[str, Option] = {
+    option.name: option
+    for option in [
+        Option("directory", "migrations", str, "Folder that holds alembic.ini, env.py and versions/."),
+        Option("compare_type", True, parse_bool, "Autogenerate compares column types."),
+        Option("render_as_batch", True, parse_bool, "Autogenerate writes batch operations."),
+    ]
+}
+
+
+def resolve(
+    name: str,
+    config: Mapping[str, Any],
+    extension_value: Any = None,
+    explicit: Any = None,
+    environ: Mapping[str, str] | None = None,
+) -> Any:
+    """Return the value of option ``name`` following the order above."""
+    option = OPTIONS[name]
+    if explicit is not None:
+        return explicit
+    environ = os.environ if environ is None else environ
+    raw = environ.get(option.env_var)
+    source = option.env_var
+    if raw is None:
+        raw = config.get(option.config_key)
+        source = option.config_key
+    if raw is None:
+        return option.default if extension_value is None else extension_value
+    if not isinstance(raw, str):
+        return raw
+    try:
+        return option.parse(raw)
+    except ValueError as error:
+        raise ConfigurationError(f"{source} has an invalid value: {error}.") from None
