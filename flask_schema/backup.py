@@ -127,7 +127,9 @@ def back_up(
     path = os.path.join(request.directory, name)
     partial = path + PARTIAL_SUFFIX
     try:
-        os.makedirs(request.directory, exist_ok=True)
+        os.makedirs(request.directory, mode=0o700, exist_ok=True)
+        # A backup holds every row: readable by its owner only, from the start.
+        os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         restore = write(connection, database, partial, path)
         os.replace(partial, path)
     except BaseException as error:

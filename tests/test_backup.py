@@ -17,8 +17,12 @@ from urllib.parse import quote
 import pytest
 import sqlalchemy as sa
 from databases import admin_engine, fresh_database, require_backend
+from flask import Flask
+from flask_sqlalchemy import SQLAlchemy
 from project import Project
 from sqlalchemy.engine import URL
+
+from flask_schema import Migrate
 
 REVISION = '''\
 from alembic import op
@@ -106,6 +110,7 @@ def test_backup_migrate_restore(project: Project) -> None:
     second = project.db("upgrade", "r2", "--backup")
     [(r1_path, restore)] = backup_lines(second.stdout)
     assert os.path.isfile(r1_path) and "--r1--" in r1_path
+    assert stat.S_IMODE(os.stat(r1_path).st_mode) == 0o600
     assert "post" in project.tables() and project.version() == {"r2"}
 
     # Nothing pending: nothing backed up.
@@ -240,3 +245,46 @@ def test_dump_tool_problems_and_secret_password(backend: str, tmp_path: Path) ->
             option_file = next(line for line in argv_lines if "defaults-extra-file" in line)
             assert not os.path.exists(option_file.split("=", 1)[1])
             assert restore.startswith("mariadb ") and " -p " in restore
+
+
+@pytest.fixture
+def cli_app(tmp_path: Path) -> Flask:
+    """An app for in-process CliRunner checks that stop before any migration."""
+    app = Flask("backup_cli", instance_path=str(tmp_path / "instance"))
+    app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{tmp_path / 'app.db'}"
+    db = SQLAlchemy(app)
+    Migrate(app, db, directory=str(tmp_path / "migrations"))
+    return app
+
+
+def test_backup_refuses_an_env_py_that_would_skip_it(cli_app: Flask, tmp_path: Path) -> None:
+    runner = cli_app.test_cli_runner()
+    assert runner.invoke(args=["db", "init"]).exit_code == 0
+    # Flask-Migrate's env.py migrates without flask_schema's runtime.
+    import flask_migrate
+
+    legacy = Path(flask_migrate.__file__).parent / "templates" / "flask" / "env.py"
+    shutil.copy(legacy, tmp_path / "migrations" / "env.py")
+    write_revision(Project(tmp_path, sa.make_url("sqlite://"), "sqlite"), "r1", None, USER_TABLE)
+
+    result = runner.invoke(args=["db", "upgrade", "--backup"])
+    assert result.exit_code == 1
+    assert "needs an env.py that calls flask_schema.runtime.run_env" in result.stderr
+    assert not (tmp_path / "app.db").exists()  # stopped before connecting
+
+
+def test_backups_listing_and_bad_settings(cli_app: Flask, tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    runner = cli_app.test_cli_runner()
+    result = runner.invoke(args=["db", "backups"])
+    assert result.exit_code == 0
+    assert result.output == f"No backups in {tmp_path / 'instance' / 'backups'}.\n"
+
+    assert runner.invoke(args=["db", "init"]).exit_code == 0
+    monkeypatch.setenv("FLASK_DB_BACKUP_KEEP", "-1")
+    result = runner.invoke(args=["db", "upgrade", "--backup"])
+    assert result.exit_code == 1 and "MIGRATE_BACKUP_KEEP must be 0" in result.stderr
+    monkeypatch.setenv("FLASK_DB_BACKUP", "maybe")
+    result = runner.invoke(args=["db", "upgrade"])
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: FLASK_DB_BACKUP has an invalid value")
