@@ -288,3 +288,5 @@ def test_backups_listing_and_bad_settings(cli_app: Flask, tmp_path: Path,
     result = runner.invoke(args=["db", "upgrade"])
     assert result.exit_code == 1
     assert result.stderr.startswith("Error: FLASK_DB_BACKUP has an invalid value")
+    # The flag wins over the setting, so the bad value is never read.
+    assert runner.invoke(args=["db", "upgrade", "--no-backup"]).exit_code == 0
