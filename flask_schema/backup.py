@@ -359,7 +359,7 @@ def _tool_version(tool: str) -> tuple[Any, ...]:
         return ()
     text = result.stdout
     match = re.search(r"(?:Distrib|from)\s+(\d+(?:\.\d+)*)", text) or re.search(
-        r"(\d+(?:\.\d+)+)", text
+        r"(\d+(?:\.\d+)*)", text
     )
     if match is None:
         return ()
