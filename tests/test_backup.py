@@ -215,6 +215,22 @@ def test_dump_tool_problems_and_secret_password(backend: str, tmp_path: Path) ->
         assert "cannot dump" in error
         assert project.tables() == set() and backup_files(project) == []
 
+        # A dump that fails half-way: its error, no file left, nothing migrated.
+        fake_tool(tmp_path / "broken", tool, f"""\
+            [ "$1" = --version ] && exec {real_tool} --version
+            for arg in "$@"; do
+                case "$arg" in --file=*|--result-file=*) echo half > "${{arg#*=}}";; esac
+            done
+            echo "{tool}: disk on fire" >&2
+            exit 2
+            """)
+        broken = project.db("upgrade", "--backup", check=False,
+                            env={"PATH": f"{tmp_path / 'broken'}:{os.environ['PATH']}"})
+        assert broken.returncode == 1
+        [error] = error_lines(broken.stderr)
+        assert error.endswith("disk on fire")
+        assert project.tables() == set() and backup_files(project) == []
+
         # The real tool, wrapped to record what `ps` would show and what it got.
         log = tmp_path / "argv.log"
         fake_tool(tmp_path / "wrap", tool, f'''\
@@ -271,6 +287,22 @@ def test_backup_refuses_an_env_py_that_would_skip_it(cli_app: Flask, tmp_path: P
     assert result.exit_code == 1
     assert "needs an env.py that calls flask_schema.runtime.run_env" in result.stderr
     assert not (tmp_path / "app.db").exists()  # stopped before connecting
+
+
+def test_failed_sqlite_backup_stops_the_migration(cli_app: Flask, tmp_path: Path) -> None:
+    runner = cli_app.test_cli_runner()
+    assert runner.invoke(args=["db", "init"]).exit_code == 0
+    write_revision(Project(tmp_path, sa.make_url("sqlite://"), "sqlite"), "r1", None, USER_TABLE)
+    (tmp_path / "not-a-folder").write_text("")
+    cli_app.config["MIGRATE_BACKUP_DIR"] = str(tmp_path / "not-a-folder")
+
+    result = runner.invoke(args=["db", "upgrade", "--backup"])
+    assert result.exit_code == 1
+    [error] = error_lines(result.stderr)
+    assert error.startswith("Error: Cannot back up database 'default': ")
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'app.db'}")
+    assert sa.inspect(engine).get_table_names() == []
+    engine.dispose()
 
 
 def test_backups_listing_and_bad_settings(cli_app: Flask, tmp_path: Path,
