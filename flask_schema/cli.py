@@ -14,13 +14,16 @@ import re
 import sys
 import traceback
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from flask.cli import AppGroup
 
 from . import api
 from .errors import FlaskSchemaError
+
+if TYPE_CHECKING:
+    from .backup import Backup
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -469,7 +472,7 @@ def ensure_version(directory: str | None, sql: bool) -> None:
         click.echo(result, nl=False)
 
 
-def _echo_backup(backup: Any) -> None:
+def _echo_backup(backup: Backup) -> None:
     click.echo(
         f"Backed up database {backup.database} (revision {backup.revision}) to {backup.path}"
     )
