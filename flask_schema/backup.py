@@ -240,7 +240,7 @@ def _pg_environment(url: URL) -> dict[str, str]:
 
 def _pg_major(version: Sequence[Any]) -> tuple[int, ...]:
     """PostgreSQL's major version: ``15`` since 10, ``9.6`` before."""
-    numbers = tuple(part for part in version if isinstance(part, int))
+    numbers = _numbers(version)
     if not numbers:
         return ()
     return numbers[:1] if numbers[0] >= 10 else numbers[:2]
@@ -252,12 +252,13 @@ def _mysql(connection: Connection, database: str, partial: str, final: str) -> s
     if not url.database:
         raise BackupError(f"Cannot back up database '{database}': its URL names no database.")
     tool = _find_tool(database, ["mariadb-dump", "mysqldump"], "the MariaDB or MySQL client tools")
-    server = tuple(part for part in (connection.dialect.server_version_info or ()) if isinstance(part, int))
+    server = _numbers(connection.dialect.server_version_info or ())
     server_is_mariadb = bool(getattr(connection.dialect, "is_mariadb", False))
     found = _tool_version(tool)
     tool_is_mariadb = found[-1:] == ("MariaDB",)
-    tool_numbers = tuple(part for part in found if isinstance(part, int))
-    if server_is_mariadb == tool_is_mariadb and server and tool_numbers[:2] < server[:2]:
+    tool_numbers = _numbers(found)
+    same_family = server_is_mariadb == tool_is_mariadb
+    if same_family and server and tool_numbers and tool_numbers[:2] < server[:2]:
         raise BackupError(
             f"Cannot back up database '{database}': {os.path.basename(tool)} "
             f"{_dotted(tool_numbers[:2])} cannot dump a "
@@ -290,6 +291,8 @@ def _mysql(connection: Connection, database: str, partial: str, final: str) -> s
         restore.append(f"--host={url.host}")
     if url.port:
         restore.append(f"--port={url.port}")
+    if url.query.get("unix_socket"):
+        restore.append(f"--socket={url.query['unix_socket']}")
     if url.username:
         restore.append(f"--user={url.username}")
     if url.password:
@@ -381,6 +384,10 @@ def _run_tool(argv: list[str], env: dict[str, str], database: str, url: URL) -> 
         if url.password:
             detail = detail.replace(str(url.password), "***")
         raise BackupError(f"Backing up database '{database}' failed: {name}: {detail}")
+
+
+def _numbers(version: Sequence[Any]) -> tuple[int, ...]:
+    return tuple(part for part in version if isinstance(part, int))
 
 
 def _dotted(numbers: Sequence[Any]) -> str:
