@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from .api import (
+    backups,
     branches,
     check,
     current,
@@ -28,6 +29,7 @@ from .api import (
     upgrade,
 )
 from .errors import (
+    BackupError,
     ChangesDetected,
     CommandError,
     ConfigurationError,
@@ -40,6 +42,7 @@ from .errors import (
 from .extension import Migrate, MigrateState
 
 __all__ = [
+    "BackupError",
     "ChangesDetected",
     "CommandError",
     "Config",
@@ -52,6 +55,7 @@ __all__ = [
     "MultipleHeadsError",
     "RevisionError",
     "alembic_version",
+    "backups",
     "branches",
     "check",
     "current",

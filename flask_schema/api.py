@@ -12,7 +12,7 @@ import argparse
 import io
 import logging
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +31,7 @@ from .extension import get_state
 if TYPE_CHECKING:
     from alembic.script import Script, ScriptDirectory
 
+    from .backup import Backup
     from .config import Config
 
 log = logging.getLogger("flask_schema")
@@ -343,15 +344,22 @@ def upgrade(
     sql: bool = False,
     tag: str | None = None,
     x_arg: Sequence[str] = (),
+    backup: bool | None = None,
+    on_backup: Callable[[Backup], None] | None = None,
 ) -> Heads | str:
     """Upgrade to ``revision``; return the revisions now current per database.
 
-    With ``sql=True`` nothing runs: the SQL is returned as a string.
+    With ``sql=True`` nothing runs: the SQL is returned as a string. With
+    ``backup`` (default: the ``backup`` setting) each database with revisions
+    to apply is backed up first, and ``on_backup`` receives each
+    :class:`~flask_schema.backup.Backup` as soon as it is written.
     """
     from alembic import command
 
     buffer = io.StringIO() if sql else None
     config = _existing_config(directory, x_arg=x_arg, output_buffer=buffer)
+    if not sql:
+        _request_backup(config, backup, on_backup)
     with translate_errors():
         command.upgrade(config, revision, sql=sql, tag=tag)
         if buffer is not None:
@@ -365,14 +373,21 @@ def downgrade(
     sql: bool = False,
     tag: str | None = None,
     x_arg: Sequence[str] = (),
+    backup: bool | None = None,
+    on_backup: Callable[[Backup], None] | None = None,
 ) -> Heads | str:
-    """Downgrade to ``revision``; return the revisions now current per database."""
+    """Downgrade to ``revision``; return the revisions now current per database.
+
+    ``backup`` and ``on_backup`` work as in :func:`upgrade`.
+    """
     from alembic import command
 
     if sql and revision == "-1":
         revision = "head:-1"
     buffer = io.StringIO() if sql else None
     config = _existing_config(directory, x_arg=x_arg, output_buffer=buffer)
+    if not sql:
+        _request_backup(config, backup, on_backup)
     with translate_errors():
         command.downgrade(config, revision, sql=sql, tag=tag)
         if buffer is not None:
@@ -507,3 +522,27 @@ def ensure_version(directory: str | None = None, sql: bool = False) -> str | Non
     with translate_errors():
         command.ensure_version(config, sql=sql)
     return buffer.getvalue() if buffer is not None else None
+
+
+def _request_backup(
+    config: Config, backup: bool | None, on_backup: Callable[[Backup], None] | None
+) -> None:
+    """Ask the migration run for backups when ``--backup`` or the setting says so."""
+    from flask import current_app
+
+    from .backup import request_for, require_runtime_env
+    from .runtime import BACKUP_ATTRIBUTE
+
+    request = request_for(current_app, backup, on_backup)
+    if request is not None:
+        require_runtime_env(config.get_main_option("script_location") or "")
+        config.attributes[BACKUP_ATTRIBUTE] = request
+
+
+def backups() -> list[Backup]:
+    """The backups ``--backup`` made for the current app, newest first."""
+    from flask import current_app
+
+    from .backup import backup_directory, list_backups
+
+    return list_backups(backup_directory(current_app))

@@ -14,13 +14,16 @@ import re
 import sys
 import traceback
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from flask.cli import AppGroup
 
 from . import api
 from .errors import FlaskSchemaError
+
+if TYPE_CHECKING:
+    from .backup import Backup
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -185,6 +188,11 @@ x_arg_option = click.option(
     "-x", "--x-arg", multiple=True, help="Additional arguments consumed by custom env.py scripts"
 )
 verbose_option = click.option("-v", "--verbose", is_flag=True, help="Use more verbose output")
+backup_option = click.option(
+    "--backup/--no-backup",
+    default=None,
+    help="Back up each database that has revisions to apply first (default: MIGRATE_BACKUP)",
+)
 
 
 @click.group(cls=AppGroup)
@@ -309,13 +317,22 @@ def merge(
 @sql_option
 @tag_option
 @x_arg_option
+@backup_option
 @click.argument("revision", default="head")
 @reports_errors
 def upgrade(
-    directory: str | None, sql: bool, tag: str | None, x_arg: tuple[str, ...], revision: str
+    directory: str | None,
+    sql: bool,
+    tag: str | None,
+    x_arg: tuple[str, ...],
+    backup: bool | None,
+    revision: str,
 ) -> None:
     """Upgrade to a later version."""
-    result = api.upgrade(_directory(directory), revision, sql=sql, tag=tag, x_arg=_x_args(x_arg))
+    result = api.upgrade(
+        _directory(directory), revision, sql=sql, tag=tag, x_arg=_x_args(x_arg),
+        backup=backup, on_backup=_echo_backup,
+    )
     if isinstance(result, str):
         click.echo(result, nl=False)
 
@@ -325,13 +342,22 @@ def upgrade(
 @sql_option
 @tag_option
 @x_arg_option
+@backup_option
 @click.argument("revision", default="-1")
 @reports_errors
 def downgrade(
-    directory: str | None, sql: bool, tag: str | None, x_arg: tuple[str, ...], revision: str
+    directory: str | None,
+    sql: bool,
+    tag: str | None,
+    x_arg: tuple[str, ...],
+    backup: bool | None,
+    revision: str,
 ) -> None:
     """Revert to a previous version."""
-    result = api.downgrade(_directory(directory), revision, sql=sql, tag=tag, x_arg=_x_args(x_arg))
+    result = api.downgrade(
+        _directory(directory), revision, sql=sql, tag=tag, x_arg=_x_args(x_arg),
+        backup=backup, on_backup=_echo_backup,
+    )
     if isinstance(result, str):
         click.echo(result, nl=False)
 
@@ -444,3 +470,49 @@ def ensure_version(directory: str | None, sql: bool) -> None:
     result = api.ensure_version(_directory(directory), sql=sql)
     if result:
         click.echo(result, nl=False)
+
+
+def _echo_backup(backup: Backup) -> None:
+    click.echo(
+        f"Backed up database {backup.database} (revision {backup.revision}) to {backup.path}"
+    )
+    click.echo(f"Restore it with: {backup.restore_command}")
+
+
+@db_group.command()
+@reports_errors
+def backups() -> None:
+    """List the backups made by 'upgrade --backup' and 'downgrade --backup'."""
+    found = api.backups()
+    if not found:
+        from flask import current_app
+
+        from .backup import backup_directory
+
+        click.echo(f"No backups in {backup_directory(current_app)}.")
+        return
+    rows = [
+        (
+            backup.database,
+            backup.revision,
+            backup.created.strftime("%Y-%m-%d %H:%M:%S UTC"),
+            _size(backup.size),
+            backup.path,
+        )
+        for backup in found
+    ]
+    headings = ("DATABASE", "REVISION", "TIME", "SIZE", "FILE")
+    widths = [max(len(row[index]) for row in [headings, *rows]) for index in range(4)]
+    for row in [headings, *rows]:
+        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[4])
+
+
+def _size(size: int) -> str:
+    if size < 1024:
+        return f"{size} B"
+    value = size / 1024
+    for unit in ("KiB", "MiB"):
+        if value < 1024:
+            return f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GiB"

@@ -51,3 +51,7 @@ class ChangesDetected(FlaskSchemaError):
 
 class CommandError(FlaskSchemaError):
     """Alembic refused the command; the message is Alembic's own."""
+
+
+class BackupError(FlaskSchemaError):
+    """A backup asked for with ``--backup`` could not be made; nothing was migrated."""

@@ -30,6 +30,10 @@ log = logging.getLogger("flask_schema")
 #: database after it ran, keyed by bind key (``None`` for the default).
 HEADS_ATTRIBUTE = "flask_schema.heads"
 
+#: ``config.attributes`` key holding the :class:`~flask_schema.backup.BackupRequest`
+#: of an ``upgrade``/``downgrade`` run with ``--backup``.
+BACKUP_ATTRIBUTE = "flask_schema.backup"
+
 #: ``context.opts`` key naming the bind a migration context belongs to.
 BIND_OPTION = "flask_schema_bind"
 
@@ -149,6 +153,7 @@ def _run_online(
                 **_bind_tokens(key, multidb),
                 **options,
             )
+            backup_if_pending(context, connection, key)
             with context.begin_transaction():
                 _run(context, key, multidb)
             heads = context.get_context().get_current_heads()
@@ -180,3 +185,27 @@ def _run(context: EnvironmentContext, key: str | None, multidb: bool) -> None:
         context.run_migrations(engine_name=key or "")
     else:
         context.run_migrations()
+
+
+def backup_if_pending(context: EnvironmentContext, connection: Connection, key: str | None) -> None:
+    """Back up this database if the command asked for it and will change it.
+
+    Called once per database, after its connection is open (and any
+    migration lock held) and before its first migration step. The steps come
+    from the command's own function, so "pending" means exactly what
+    ``run_migrations`` is about to apply.
+    """
+    request = context.config.attributes.get(BACKUP_ATTRIBUTE)
+    if request is None:
+        return
+    migration_context = context.get_context()
+    steps_for = migration_context.opts.get("fn")
+    if steps_for is None:
+        return
+    heads = migration_context.get_current_heads()
+    if not list(steps_for(heads, migration_context)):
+        log.debug("Nothing to apply to %s; no backup taken.", database_label(key))
+        return
+    from .backup import back_up
+
+    back_up(connection, database_label(key), heads, request)

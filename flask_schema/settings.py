@@ -64,6 +64,9 @@ OPTIONS: dict[str, Option] = {
         Option("directory", "migrations", str, "Folder that holds alembic.ini, env.py and versions/."),
         Option("compare_type", True, parse_bool, "Autogenerate compares column types."),
         Option("render_as_batch", True, parse_bool, "Autogenerate writes batch operations."),
+        Option("backup", False, parse_bool, "upgrade and downgrade back up each database first."),
+        Option("backup_dir", None, str, "Folder for backups (default: <instance folder>/backups)."),
+        Option("backup_keep", 10, int, "Backups kept per database, newest first; 0 keeps all."),
     ]
 }
 
