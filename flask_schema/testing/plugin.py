@@ -1,0 +1,143 @@
+"""The pytest plugin: options, the collected checks, and the fixtures.
+
+Nothing here runs unless asked. The checks are collected only with
+``--flask-schema`` (or ``flask_schema = true`` in the pytest ini file), once
+per run, under the first collected ``conftest.py`` that defines ``app``, so
+they see the same ``app`` fixture as the project's own tests. The fixtures
+do nothing until a test requests them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy.engine import URL
+
+from ..errors import FlaskSchemaError
+from .checks import CHECKS, Check, CheckFailed
+from .database import throwaway_databases
+from .runner import MigrationRunner
+
+SELECTED = pytest.StashKey[list[Check]]()
+COLLECTED = pytest.StashKey[bool]()
+
+ITEM_PREFIX = "flask_schema_"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("flask-schema", "flask_schema migration checks")
+    group.addoption(
+        "--flask-schema",
+        action="store_true",
+        default=False,
+        help="Run flask_schema's migration checks against the app of the 'app' fixture.",
+    )
+    group.addoption(
+        "--flask-schema-checks",
+        default=None,
+        metavar="NAMES",
+        help=f"Comma-separated checks to run (implies --flask-schema): {', '.join(CHECKS)}.",
+    )
+    parser.addini(
+        "flask_schema", type="bool", default=False, help="Run the flask_schema migration checks."
+    )
+    parser.addini(
+        "flask_schema_checks",
+        default="",
+        help=f"Which flask_schema checks run, comma-separated (default: all): {', '.join(CHECKS)}.",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.stash[SELECTED] = selected_checks(config)
+    config.stash[COLLECTED] = False
+
+
+def selected_checks(config: pytest.Config) -> list[Check]:
+    """The checks this run should collect, in their fixed order; empty when off."""
+    from_flag = config.getoption("flask_schema_checks")
+    enabled = config.getoption("flask_schema") or from_flag is not None or config.getini("flask_schema")
+    if not enabled:
+        return []
+    names_text = from_flag if from_flag is not None else str(config.getini("flask_schema_checks"))
+    names = [name for name in re.split(r"[\s,]+", names_text) if name]
+    unknown = [name for name in names if name not in CHECKS]
+    if unknown:
+        raise pytest.UsageError(
+            f"Unknown flask_schema check {', '.join(repr(n) for n in unknown)}; "
+            f"choose from: {', '.join(CHECKS)}."
+        )
+    return [check for name, check in CHECKS.items() if not names or name in names]
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    config = parent.config
+    if file_path.name != "conftest.py" or not config.stash[SELECTED] or config.stash[COLLECTED]:
+        return None
+    if not _defines_app_fixture(config, file_path):
+        return None
+    config.stash[COLLECTED] = True
+    return MigrationChecks.from_parent(parent, path=file_path)
+
+
+def _defines_app_fixture(config: pytest.Config, path: Path) -> bool:
+    for plugin in config.pluginmanager.get_plugins():
+        module_file = getattr(plugin, "__file__", None)
+        if module_file and Path(module_file) == path:
+            return hasattr(plugin, "app")
+    return False
+
+
+class MigrationChecks(pytest.File):
+    """The selected checks, collected as tests next to the ``app`` fixture."""
+
+    def collect(self) -> Iterator[pytest.Item]:
+        for check in self.config.stash[SELECTED]:
+            yield pytest.Function.from_parent(
+                self, name=ITEM_PREFIX + check.name, callobj=_check_test(check)
+            )
+
+
+def _check_test(check: Check) -> Callable[[MigrationRunner], None]:
+    def test(migrations: MigrationRunner) -> None:
+        try:
+            check.run(migrations)
+        except CheckFailed as failure:
+            pytest.fail(str(failure), pytrace=False)
+
+    test.__doc__ = check.description
+    test.__name__ = ITEM_PREFIX + check.name
+    return test
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    if config.stash.get(SELECTED, []) and not config.stash.get(COLLECTED, False):
+        terminalreporter.write_line(
+            "flask_schema: no migration checks ran: no collected conftest.py defines an 'app' "
+            "fixture. Run pytest on the folder that holds it.",
+            yellow=True,
+        )
+
+
+@pytest.fixture
+def flask_schema_databases(app: Flask, tmp_path: Path) -> Iterator[dict[str | None, URL]]:
+    """Point the app at new, empty databases for this test; drop them afterwards.
+
+    Yields the URL of each database by bind key (``None`` is the default).
+    """
+    try:
+        with throwaway_databases(app, str(tmp_path)) as urls:
+            yield urls
+    except FlaskSchemaError as error:
+        pytest.fail(f"flask_schema: {error}", pytrace=False)
+
+
+@pytest.fixture
+def migrations(app: Flask, flask_schema_databases: dict[str | None, URL]) -> MigrationRunner:
+    """A :class:`MigrationRunner` for ``app``, on empty throw-away databases."""
+    return MigrationRunner(app)
