@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -98,17 +99,25 @@ class MigrationChecks(pytest.File):
 
     def collect(self) -> Iterator[pytest.Item]:
         for check in self.config.stash[SELECTED]:
-            yield pytest.Function.from_parent(
-                self, name=ITEM_PREFIX + check.name, callobj=_check_test(check)
-            )
+            yield CheckItem.from_parent(self, name=ITEM_PREFIX + check.name, callobj=_check_test(check))
+
+
+class CheckItem(pytest.Function):
+    """One check; reported by its own name, as it has no test module."""
+
+    def reportinfo(self) -> tuple[Path, None, str]:
+        return self.path, None, self.name
 
 
 def _check_test(check: Check) -> Callable[[MigrationRunner], None]:
     def test(migrations: MigrationRunner) -> None:
         try:
             check.run(migrations)
+            return
         except CheckFailed as failure:
-            pytest.fail(str(failure), pytrace=False)
+            message = str(failure)
+        # Outside the except block, so the report shows the message and no chain.
+        pytest.fail(message, pytrace=False)
 
     test.__doc__ = check.description
     test.__name__ = ITEM_PREFIX + check.name
@@ -130,11 +139,15 @@ def flask_schema_databases(app: Flask, tmp_path: Path) -> Iterator[dict[str | No
 
     Yields the URL of each database by bind key (``None`` is the default).
     """
-    try:
-        with throwaway_databases(app, str(tmp_path)) as urls:
+    with ExitStack() as stack:
+        try:
+            urls = stack.enter_context(throwaway_databases(app, str(tmp_path)))
+        except FlaskSchemaError as error:
+            message = f"flask_schema: {error}"
+        else:
             yield urls
-    except FlaskSchemaError as error:
-        pytest.fail(f"flask_schema: {error}", pytrace=False)
+            return
+    pytest.fail(message, pytrace=False)
 
 
 @pytest.fixture
