@@ -34,14 +34,26 @@ def describe_revision(script: Script) -> str:
     return f"{script.revision} ({title}{os.path.relpath(script.path)})"
 
 
-def _parent(script: Script) -> str:
-    """The revision to downgrade to so that ``script`` is undone and nothing else."""
+def _parent(script: Script, linear: bool) -> str:
+    """The downgrade target that undoes ``script`` and nothing else.
+
+    In a straight history that is the previous revision. Where the history
+    branches, downgrading to a revision would also undo the other branch,
+    so ``REV@-1`` steps back along this revision's branch only; for a merge,
+    downgrading to one of the merged revisions undoes just the merge.
+    """
     down = script.down_revision
-    if down is None:
-        return "base"
-    if isinstance(down, str):
-        return down
-    return f"{script.revision}-1"
+    if down is not None and not isinstance(down, str):
+        return str(down[0])
+    if not linear:
+        return f"{script.revision}@-1"
+    return down if down is not None else "base"
+
+
+def _is_linear(revisions: list[Script]) -> bool:
+    return sum(script.is_head for script in revisions) <= 1 and not any(
+        script.is_branch_point or script.is_merge_point for script in revisions
+    )
 
 
 def _reproduce(*commands: str) -> str:
@@ -90,8 +102,9 @@ def upgrade(runner: MigrationRunner) -> None:
 
 def stairway(runner: MigrationRunner) -> None:
     """Each revision upgrades, downgrades and upgrades again (up, down, up)."""
-    for script in runner.revisions():
-        parent = _parent(script)
+    revisions = runner.revisions()
+    for script in revisions:
+        parent = _parent(script, _is_linear(revisions))
         steps = [
             ("upgrade", script.revision, runner.upgrade),
             ("downgrade", parent, runner.downgrade),
@@ -111,8 +124,9 @@ def stairway(runner: MigrationRunner) -> None:
 
 def downgrade_leaves_no_trace(runner: MigrationRunner) -> None:
     """Downgrading a revision gives back exactly the schema it was upgraded from."""
-    for script in runner.revisions():
-        parent = _parent(script)
+    revisions = runner.revisions()
+    for script in revisions:
+        parent = _parent(script, _is_linear(revisions))
         before = runner.schema()
         try:
             runner.upgrade(script.revision)
@@ -124,7 +138,9 @@ def downgrade_leaves_no_trace(runner: MigrationRunner) -> None:
             ) from None
         diff = compare(before, runner.schema())
         if diff:
-            start = [f"upgrade {parent}"] if parent != "base" else []
+            down = script.down_revision
+            earlier = [down] if isinstance(down, str) else list(down or ())
+            start = [f"upgrade {revision}" for revision in earlier]
             found = "\n".join(f"  {line}" for line in diff.lines())
             raise CheckFailed(
                 f"Expected downgrading {describe_revision(script)} to {parent} to give back the "

@@ -36,7 +36,7 @@ def snapshot(connection: Connection, exclude_tables: set[str], label: str = "") 
         primary = inspector.get_pk_constraint(table)
         if primary.get("constrained_columns"):
             columns = ", ".join(primary["constrained_columns"])
-            add(("primary key", table), f"primary key of {table} ({columns})")
+            add(("primary key", table, ""), f"primary key of {table} ({columns})")
         for index in inspector.get_indexes(table):
             columns = ", ".join(str(name) for name in index["column_names"])
             unique = "unique " if index.get("unique") else ""
