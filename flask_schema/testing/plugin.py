@@ -109,15 +109,26 @@ class CheckItem(pytest.Function):
         return self.path, None, self.name
 
 
-def _check_test(check: Check) -> Callable[[MigrationRunner], None]:
-    def test(migrations: MigrationRunner) -> None:
+def _check_test(check: Check) -> Callable[..., None]:
+    def run(runner: MigrationRunner) -> None:
         try:
-            check.run(migrations)
+            check.run(runner)
             return
         except CheckFailed as failure:
             message = str(failure)
         # Outside the except block, so the report shows the message and no chain.
         pytest.fail(message, pytrace=False)
+
+    # pytest reads the fixtures a test needs from its signature.
+    if check.needs_database:
+
+        def test(migrations: MigrationRunner) -> None:
+            run(migrations)
+
+    else:
+
+        def test(app: Flask) -> None:  # type: ignore[misc]
+            run(MigrationRunner(app))
 
     test.__doc__ = check.description
     test.__name__ = ITEM_PREFIX + check.name
