@@ -357,12 +357,23 @@ def test_plugin_is_inert_unless_asked_and_rejects_unknown_checks(
     result = pytester.runpytest_subprocess("--collect-only", "-q")
     assert "flask_schema_" not in result.stdout.str()
 
+    # Checks picked in the ini file; a project fixture named `migrations` does not
+    # replace the runner under them.
     pytester.makeini("[pytest]\nflask_schema = true\nflask_schema_checks = single_head, upgrade\n")
-    result = pytester.runpytest_subprocess("--collect-only", "-q")
+    with open(project.path / "conftest.py", "a") as conftest:
+        conftest.write("\n\n@pytest.fixture\ndef migrations():\n    return 'the project s own'\n")
+    result = pytester.runpytest_subprocess("-v")
     result.stdout.fnmatch_lines(
-        ["conftest.py::flask_schema_single_head", "conftest.py::flask_schema_upgrade"]
+        ["conftest.py::flask_schema_single_head PASSED*", "conftest.py::flask_schema_upgrade PASSED*"]
     )
-    assert "flask_schema_stairway" not in result.stdout.str()
+    result.assert_outcomes(passed=2)
+
+    pytester.makepyfile(test_other="def test_other():\n    pass\n")
+    result = pytester.runpytest_subprocess("--flask-schema", "test_other.py")
+    result.assert_outcomes(passed=1)
+    assert "flask_schema: no migration checks ran: no collected conftest.py defines an 'app'" in (
+        result.stdout.str()
+    )
 
     result = pytester.runpytest_subprocess("--flask-schema-checks=single_head,stairs")
     assert result.ret == pytest.ExitCode.USAGE_ERROR

@@ -122,8 +122,8 @@ def _check_test(check: Check) -> Callable[..., None]:
     # pytest reads the fixtures a test needs from its signature.
     if check.needs_database:
 
-        def test(migrations: MigrationRunner) -> None:
-            run(migrations)
+        def test(flask_schema_migrations: MigrationRunner) -> None:
+            run(flask_schema_migrations)
 
     else:
 
@@ -162,6 +162,18 @@ def flask_schema_databases(app: Flask, tmp_path: Path) -> Iterator[dict[str | No
 
 
 @pytest.fixture
-def migrations(app: Flask, flask_schema_databases: dict[str | None, URL]) -> MigrationRunner:
-    """A :class:`MigrationRunner` for ``app``, on empty throw-away databases."""
+def flask_schema_migrations(
+    app: Flask, flask_schema_databases: dict[str | None, URL]
+) -> MigrationRunner:
+    """A :class:`MigrationRunner` for ``app``, on empty throw-away databases.
+
+    The checks use this name, so a project's own ``migrations`` fixture
+    cannot replace the runner under them.
+    """
     return MigrationRunner(app)
+
+
+@pytest.fixture
+def migrations(flask_schema_migrations: MigrationRunner) -> MigrationRunner:
+    """A :class:`MigrationRunner` for ``app``, on empty throw-away databases."""
+    return flask_schema_migrations
