@@ -26,6 +26,7 @@ from .runner import MigrationRunner
 
 SELECTED = pytest.StashKey[list[Check]]()
 COLLECTED = pytest.StashKey[bool]()
+FOUND = pytest.StashKey[bool]()
 
 ITEM_PREFIX = "flask_schema_"
 
@@ -135,8 +136,15 @@ def _check_test(check: Check) -> Callable[..., None]:
     return test
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # A conftest.py next to the collected tests may be looked at and then
+    # dropped, when pytest runs only some files of its folder.
+    config.stash[FOUND] = any(isinstance(item, CheckItem) for item in items)
+
+
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    if config.stash.get(SELECTED, []) and not config.stash.get(COLLECTED, False):
+    if config.stash.get(SELECTED, []) and not config.stash.get(FOUND, False):
         terminalreporter.write_line(
             "flask_schema: no migration checks ran: no collected conftest.py defines an 'app' "
             "fixture. Run pytest on the folder that holds it.",
