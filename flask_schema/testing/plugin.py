@@ -24,9 +24,12 @@ from .checks import CHECKS, Check, CheckFailed
 from .database import throwaway_databases
 from .runner import MigrationRunner
 
+#: The checks this run collects (empty when the plugin is off).
 SELECTED = pytest.StashKey[list[Check]]()
+#: Whether a conftest.py has been given the checks, which happens once.
+PLACED = pytest.StashKey[bool]()
+#: Whether the checks are among the items that will run.
 COLLECTED = pytest.StashKey[bool]()
-FOUND = pytest.StashKey[bool]()
 
 ITEM_PREFIX = "flask_schema_"
 
@@ -57,7 +60,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[SELECTED] = selected_checks(config)
-    config.stash[COLLECTED] = False
+    config.stash[PLACED] = False
 
 
 def selected_checks(config: pytest.Config) -> list[Check]:
@@ -79,11 +82,11 @@ def selected_checks(config: pytest.Config) -> list[Check]:
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
     config = parent.config
-    if file_path.name != "conftest.py" or not config.stash[SELECTED] or config.stash[COLLECTED]:
+    if file_path.name != "conftest.py" or not config.stash[SELECTED] or config.stash[PLACED]:
         return None
     if not _defines_app_fixture(config, file_path):
         return None
-    config.stash[COLLECTED] = True
+    config.stash[PLACED] = True
     return MigrationChecks.from_parent(parent, path=file_path)
 
 
@@ -140,11 +143,11 @@ def _check_test(check: Check) -> Callable[..., None]:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     # A conftest.py next to the collected tests may be looked at and then
     # dropped, when pytest runs only some files of its folder.
-    config.stash[FOUND] = any(isinstance(item, CheckItem) for item in items)
+    config.stash[COLLECTED] = any(isinstance(item, CheckItem) for item in items)
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    if config.stash.get(SELECTED, []) and not config.stash.get(FOUND, False):
+    if config.stash.get(SELECTED, []) and not config.stash.get(COLLECTED, False):
         terminalreporter.write_line(
             "flask_schema: no migration checks ran: no collected conftest.py defines an 'app' "
             "fixture. Run pytest on the folder that holds it.",
