@@ -426,3 +426,38 @@ def test_schema_comparison_names_what_was_left_behind_removed_or_changed(
     assert compare(before, retyped).lines() == [
         f"changed: was {before[('', 'column', 'person', 'name')]}, is now column person.name VARCHAR(40)"
     ]
+
+
+@pytest.mark.parametrize(
+    "backend",
+    [
+        "sqlite",
+        "postgresql",
+        pytest.param(
+            "mariadb",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="example_app's first revision drops ix_post_author_id before its table; "
+                "MariaDB refuses (the index backs a foreign key). Remove this mark once fixed.",
+            ),
+        ),
+    ],
+)
+def test_example_app_passes_its_migration_checks(backend: str, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from project import REPO_ROOT
+
+    with fresh_database(backend, str(tmp_path)) as url:
+        env = dict(os.environ, DATABASE_URL=url.render_as_string(hide_password=False))
+        if backend == "sqlite":
+            env.pop("DATABASE_URL")
+        result = subprocess.run(
+            [sys.executable, "-m", "pytest", "--flask-schema", "example_app/tests", "-v",
+             "-p", "no:cacheprovider", f"--basetemp={tmp_path / 'run'}"],
+            cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300,
+        )
+    for check in ("single_head", "upgrade", "stairway", "downgrade_leaves_no_trace", "models_match"):
+        assert f"conftest.py::flask_schema_{check} PASSED" in result.stdout, result.stdout
+    assert result.returncode == 0, result.stdout

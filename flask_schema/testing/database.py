@@ -16,7 +16,7 @@ import re
 import uuid
 from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from flask import Flask
 
@@ -155,8 +155,3 @@ def _drop_server_database(admin_url: URL, url: URL) -> None:
     finally:
         engine.dispose()
 
-
-def describe_urls(urls: dict[Any, URL]) -> str:
-    return ", ".join(
-        f"{bind_label(key)}: {url.render_as_string(hide_password=True)}" for key, url in urls.items()
-    )
