@@ -148,7 +148,15 @@ def downgrade_leaves_no_trace(runner: MigrationRunner) -> None:
                 + _reproduce(*start, f"upgrade {script.revision}", f"downgrade {parent}")
                 + " (the schema should end as it was before the upgrade)"
             )
-        runner.upgrade(script.revision)
+        try:
+            runner.upgrade(script.revision)
+        except FlaskSchemaError as error:
+            raise CheckFailed(
+                f"Could not upgrade {describe_revision(script)} again after downgrading it: {error}\n"
+                + _reproduce(
+                    f"upgrade {script.revision}", f"downgrade {parent}", f"upgrade {script.revision}"
+                )
+            ) from None
 
 
 def models_match(runner: MigrationRunner) -> None:
@@ -168,6 +176,10 @@ def models_match(runner: MigrationRunner) -> None:
             f"{len(changes.diffs)} difference{'s' if len(changes.diffs) != 1 else ''}:\n{found}\n"
             "Write a revision for them with: flask db migrate -m \"...\"\n"
             + _reproduce("upgrade", "check")
+        ) from None
+    except FlaskSchemaError as error:
+        raise CheckFailed(
+            f"Could not compare the models: {error}\n{_reproduce('upgrade', 'check')}"
         ) from None
 
 
