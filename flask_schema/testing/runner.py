@@ -1,0 +1,143 @@
+"""Drive the migrations of the app under test from a test function.
+
+:class:`MigrationRunner` is what the ``migrations`` fixture returns. Each
+method is one ``flask db`` command (through :mod:`flask_schema.api`) or one
+look at the database, run inside the app's context so a test needs none.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, cast
+
+from flask import Flask
+
+from .. import api
+from ..errors import MultipleHeadsError
+from ..extension import get_state
+from ..runtime import bind_keys
+from .database import bind_label
+from .schema import Snapshot, snapshot
+
+if TYPE_CHECKING:
+    from alembic.script import Script
+    from sqlalchemy.engine import Engine
+
+
+class MigrationRunner:
+    """Upgrade, downgrade and inspect the databases of ``app``.
+
+    In a data-migration test, upgrade to the revision before the one under
+    test, :meth:`insert` rows shaped as the tables were then, upgrade, and
+    read the result with :meth:`rows`::
+
+        def test_split_name(migrations):
+            migrations.upgrade("1a2b3c")
+            migrations.insert("user", [{"id": 1, "name": "Ada Lovelace"}])
+            migrations.upgrade("4d5e6f")
+            assert migrations.rows("user") == [{"id": 1, "first": "Ada", "last": "Lovelace"}]
+    """
+
+    def __init__(self, app: Flask, directory: str | None = None) -> None:
+        self.app = app
+        self.directory = directory
+
+    @contextmanager
+    def app_context(self) -> Iterator[None]:
+        with self.app.app_context():
+            yield
+
+    # -- the history -------------------------------------------------------------
+
+    def revisions(self) -> list[Script]:
+        """Every revision, oldest first, in the order an upgrade applies them."""
+        with self.app_context():
+            return list(reversed(api.history(self.directory)))
+
+    def heads(self) -> list[str]:
+        """The head revision ids of the history."""
+        with self.app_context():
+            return [script.revision for script in api.heads(self.directory)]
+
+    # -- running migrations --------------------------------------------------------
+
+    def upgrade(self, revision: str = "heads") -> api.Heads:
+        """Run ``flask db upgrade REVISION``; return the revisions now current per bind."""
+        with self.app_context():
+            return cast(api.Heads, api.upgrade(self.directory, revision))
+
+    def downgrade(self, revision: str = "base") -> api.Heads:
+        """Run ``flask db downgrade REVISION``; return the revisions now current per bind."""
+        with self.app_context():
+            return cast(api.Heads, api.downgrade(self.directory, revision))
+
+    def current_heads(self) -> api.Heads:
+        """The revisions applied to each database, keyed by bind key."""
+        with self.app_context():
+            return api.current(self.directory)
+
+    def current(self, bind: str | None = None) -> str | None:
+        """The revision ``bind`` is at, or ``None`` for an empty database."""
+        revisions = self.current_heads().get(bind, ())
+        if len(revisions) > 1:
+            raise MultipleHeadsError(
+                f"The {bind_label(bind)} database is at several revisions: {', '.join(revisions)}; "
+                "use current_heads()."
+            )
+        return revisions[0] if revisions else None
+
+    def check(self) -> None:
+        """Run ``flask db check``: raise ChangesDetected if the models drifted."""
+        with self.app_context():
+            api.check(self.directory)
+
+    # -- looking at and filling the databases --------------------------------------
+
+    def bind_keys(self) -> list[str | None]:
+        """The default database (``None``) first, then each bind."""
+        with self.app_context():
+            return bind_keys(get_state().db)
+
+    def engine(self, bind: str | None = None) -> Engine:
+        """The engine the app uses for ``bind`` (a throw-away database under the plugin)."""
+        with self.app_context():
+            return get_state().db.engines[bind]  # type: ignore[no-any-return]
+
+    def version_table(self) -> str:
+        with self.app_context():
+            return str(get_state().configure_args.get("version_table") or "alembic_version")
+
+    def insert(
+        self, table: str, rows: Sequence[Mapping[str, Any]], bind: str | None = None
+    ) -> None:
+        """Insert ``rows`` into ``table`` as the table is in the database right now.
+
+        The table is read from the database, not from the models, so the rows
+        fit the revision the database is at, whatever the models say today.
+        """
+        import sqlalchemy as sa
+
+        with self.engine(bind).begin() as connection:
+            reflected = sa.Table(table, sa.MetaData(), autoload_with=connection)
+            connection.execute(reflected.insert(), [dict(row) for row in rows])
+
+    def rows(self, table: str, bind: str | None = None) -> list[dict[str, Any]]:
+        """Every row of ``table`` as a dict, ordered by its primary key."""
+        import sqlalchemy as sa
+
+        with self.engine(bind).connect() as connection:
+            reflected = sa.Table(table, sa.MetaData(), autoload_with=connection)
+            query = sa.select(reflected).order_by(*reflected.primary_key.columns)
+            return [dict(row) for row in connection.execute(query).mappings()]
+
+    def schema(self) -> Snapshot:
+        """The schema of every database, without the version table."""
+        exclude = {self.version_table()}
+        found: Snapshot = {}
+        keys = self.bind_keys()
+        for key in keys:
+            label = bind_label(key) if len(keys) > 1 else ""
+            with self.engine(key).connect() as connection:
+                found.update(snapshot(connection, exclude, label))
+        return found

@@ -1,0 +1,128 @@
+"""What a database's schema looks like, as plain text, and how two differ.
+
+A downgrade should leave the schema exactly as it found it. To check that,
+the schema is read back from the database (not from the models) into a
+mapping from a key such as ``("column", "post", "title")`` to a short
+description such as ``column post.title VARCHAR(200) NOT NULL``; two
+snapshots are then compared key by key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
+Snapshot = dict[tuple[str, ...], str]
+
+
+def snapshot(connection: Connection, exclude_tables: set[str], label: str = "") -> Snapshot:
+    """Read tables, columns, keys, indexes, constraints, views, sequences and enum types."""
+    import sqlalchemy as sa
+
+    inspector = sa.inspect(connection)
+    where = f" in the {label} database" if label else ""
+    found: Snapshot = {}
+
+    def add(key: tuple[str, ...], text: str) -> None:
+        found[(label, *key)] = text + where
+
+    for table in sorted(set(inspector.get_table_names()) - exclude_tables):
+        add(("table", table), f"table {table}")
+        for column in inspector.get_columns(table):
+            add(("column", table, column["name"]), _column(table, column))
+        primary = inspector.get_pk_constraint(table)
+        if primary.get("constrained_columns"):
+            columns = ", ".join(primary["constrained_columns"])
+            add(("primary key", table, ""), f"primary key of {table} ({columns})")
+        for index in inspector.get_indexes(table):
+            columns = ", ".join(str(name) for name in index["column_names"])
+            unique = "unique " if index.get("unique") else ""
+            name = index["name"] or f"({columns})"
+            add(("index", table, name), f"{unique}index {name} on {table} ({columns})")
+        for unique_constraint in inspector.get_unique_constraints(table):
+            columns = ", ".join(unique_constraint["column_names"])
+            name = unique_constraint["name"] or f"({columns})"
+            add(("unique constraint", table, name), f"unique constraint {name} on {table} ({columns})")
+        for key in inspector.get_foreign_keys(table):
+            columns = ", ".join(key["constrained_columns"])
+            target = f"{key['referred_table']}({', '.join(key['referred_columns'])})"
+            name = key.get("name") or f"({columns})"
+            add(("foreign key", table, name), f"foreign key {name} on {table} ({columns}) -> {target}")
+        for check in _check_constraints(inspector, table):
+            name = check.get("name") or check["sqltext"]
+            add(("check constraint", table, name), f"check constraint {name} on {table}: {check['sqltext']}")
+    for view in inspector.get_view_names():
+        add(("view", view), f"view {view}")
+    if connection.dialect.supports_sequences:
+        for sequence in inspector.get_sequence_names():
+            add(("sequence", sequence), f"sequence {sequence}")
+    get_enums = getattr(inspector, "get_enums", None)
+    if get_enums is not None:
+        for enum in get_enums():
+            labels = ", ".join(repr(label) for label in enum["labels"])
+            add(("enum type", enum["name"]), f"enum type {enum['name']} ({labels})")
+    return found
+
+
+def _column(table: str, column: Any) -> str:
+    text = f"column {table}.{column['name']} {column['type']}"
+    if not column.get("nullable", True):
+        text += " NOT NULL"
+    if column.get("default") is not None:
+        text += f" DEFAULT {column['default']}"
+    return text
+
+
+def _check_constraints(inspector: Any, table: str) -> list[Any]:
+    try:
+        return list(inspector.get_check_constraints(table))
+    except NotImplementedError:
+        return []
+
+
+@dataclass
+class SchemaDiff:
+    """What changed between two snapshots, each as readable lines."""
+
+    added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.added or self.removed or self.changed)
+
+    def lines(self) -> list[str]:
+        return (
+            [f"left behind: {text}" for text in self.added]
+            + [f"removed: {text}" for text in self.removed]
+            + [f"changed: {text}" for text in self.changed]
+        )
+
+
+def compare(before: Snapshot, after: Snapshot) -> SchemaDiff:
+    """How ``after`` differs from ``before``."""
+    diff = SchemaDiff()
+    added = after.keys() - before.keys()
+    removed = before.keys() - after.keys()
+    for key in sorted(added):
+        if not _part_of_table_in(key, added):
+            diff.added.append(after[key])
+    for key in sorted(removed):
+        if not _part_of_table_in(key, removed):
+            diff.removed.append(before[key])
+    for key in sorted(before.keys() & after.keys()):
+        if before[key] != after[key]:
+            diff.changed.append(f"was {before[key]}, is now {after[key]}")
+    return diff
+
+
+def _part_of_table_in(key: tuple[str, ...], keys: set[tuple[str, ...]]) -> bool:
+    """Whether ``key`` is a column, index or constraint of a table listed in ``keys``.
+
+    A table left behind is reported once, not with each of its columns.
+    """
+    label, kind = key[0], key[1]
+    return kind != "table" and len(key) == 4 and (label, "table", key[2]) in keys

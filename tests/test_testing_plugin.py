@@ -1,0 +1,463 @@
+"""``pytest --flask-schema`` run on small example projects, as a user runs it.
+
+Each test writes a project (app, conftest with an ``app`` fixture, a
+migrations folder with hand-written revisions) and runs pytest on it in a
+subprocess. The app points at a "developer" database with a table of its own
+in it; the plugin must work on throw-away databases and leave that one as it
+was.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import textwrap
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from databases import fresh_database
+from project import Project
+
+from flask_schema.config import TEMPLATES_DIR
+
+pytest_plugins = ["pytester"]
+
+CONFTEST = """
+import pytest
+
+from app import create_app
+
+
+@pytest.fixture
+def app():
+    return create_app()
+"""
+
+HEALTHY_MODELS = """
+class Person(db.Model):
+    id = db.Column(db.Integer, primary_key=True)
+    name = db.Column(db.String(50), nullable=False, index=True)
+    slug = db.Column(db.String(60))
+
+
+class Tag(db.Model):
+    id = db.Column(db.Integer, primary_key=True)
+    kind = db.Column(db.Enum("red", "blue", name="tag_kind"))
+    person_id = db.Column(db.Integer, db.ForeignKey("person.id"), index=True)
+"""
+
+CREATE_PERSON = """
+def upgrade():
+    op.create_table(
+        "person",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("name", sa.String(50), nullable=False),
+    )
+
+
+def downgrade():
+    op.drop_table("person")
+"""
+
+CREATE_TAG = """
+def upgrade():
+    op.create_table(
+        "tag",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("kind", sa.Enum("red", "blue", name="tag_kind")),
+        sa.Column("person_id", sa.Integer(), sa.ForeignKey("person.id")),
+    )
+    op.create_index("ix_tag_person_id", "tag", ["person_id"])
+
+
+def downgrade():
+    op.drop_table("tag")
+    sa.Enum(name="tag_kind").drop(op.get_bind(), checkfirst=True)
+"""
+
+# A data migration: the new column is filled from the existing rows.
+ADD_SLUG = """
+def upgrade():
+    with op.batch_alter_table("person") as batch:
+        batch.add_column(sa.Column("slug", sa.String(60)))
+    op.execute("UPDATE person SET slug = lower(name)")
+
+
+def downgrade():
+    with op.batch_alter_table("person") as batch:
+        batch.drop_column("slug")
+"""
+
+DATA_TEST = """
+def test_slug_is_filled_from_name(migrations):
+    migrations.upgrade("r2tag")
+    assert migrations.current() == "r2tag"
+    migrations.insert("person", [{"id": 1, "name": "Ada"}])
+    migrations.upgrade("r3slug")
+    assert migrations.current() == "r3slug"
+    assert migrations.rows("person") == [{"id": 1, "name": "Ada", "slug": "ada"}]
+"""
+
+# Forgets to drop what it created (the table and, on PostgreSQL, its enum type).
+CREATE_TAG_NO_DOWNGRADE = CREATE_TAG.split("def downgrade")[0] + "def downgrade():\n    pass\n"
+
+MERGE = """
+def upgrade():
+    pass
+
+
+def downgrade():
+    pass
+"""
+
+FAILS_TO_UPGRADE = """
+def upgrade():
+    op.execute("UPDATE no_such_table SET x = 1")
+
+
+def downgrade():
+    pass
+"""
+
+INDEX_ON_NAME = """
+def upgrade():
+    op.create_index("ix_person_name", "person", ["name"])
+
+
+def downgrade():
+    op.drop_index("ix_person_name", table_name="person")
+"""
+
+
+def write_revision(path: Path, rev: str, down: str | tuple[str, ...] | None, body: str) -> None:
+    versions = path / "migrations" / "versions"
+    versions.mkdir(parents=True, exist_ok=True)
+    header = (
+        f'"""{rev}\n\n"""\nfrom alembic import op\nimport sqlalchemy as sa\n\n'
+        f"revision = {rev!r}\ndown_revision = {down!r}\nbranch_labels = None\ndepends_on = None\n"
+    )
+    (versions / f"{rev}_example.py").write_text(header + textwrap.dedent(body))
+
+
+def write_project(project: Project, models: str, multidb: bool = False) -> None:
+    """The app, its conftest and a migrations folder with the template's env.py."""
+    project.write_app(models)
+    (project.path / "conftest.py").write_text(CONFTEST)
+    (project.path / "migrations" / "versions").mkdir(parents=True, exist_ok=True)
+    template = "flask-multidb" if multidb else "flask"
+    shutil.copy(os.path.join(TEMPLATES_DIR, template, "env.py"), project.path / "migrations")
+
+
+def use_project_env(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in project.env().items():
+        if name == "DATABASE_URL" or name.startswith("BIND_"):
+            monkeypatch.setenv(name, value)
+
+
+def add_keepsake(url: sa.URL) -> None:
+    """A table with a row in the developer's database, which the plugin must not touch."""
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(sa.text("CREATE TABLE keepsake (id INTEGER PRIMARY KEY)"))
+        connection.execute(sa.text("INSERT INTO keepsake (id) VALUES (7)"))
+    engine.dispose()
+
+
+def assert_untouched(project: Project, bind: str | None = None) -> None:
+    assert project.tables(bind) == {"keepsake"}
+    engine = project.engine(bind)
+    with engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT id FROM keepsake")).scalars().all() == [7]
+    engine.dispose()
+    if project.backend != "sqlite":
+        assert throwaway_databases_left(project.url) == []
+
+
+def throwaway_databases_left(url: sa.URL) -> list[str]:
+    query = {
+        "postgresql": "SELECT datname FROM pg_database",
+        "mysql": "SHOW DATABASES",
+    }[url.get_backend_name()]
+    engine = sa.create_engine(url)
+    with engine.connect() as connection:
+        names = connection.execute(sa.text(query)).scalars().all()
+    engine.dispose()
+    return [name for name in names if name.startswith(f"{url.database}_fs_")]
+
+
+def test_healthy_history_passes_and_drift_is_named(
+    project: Project, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project.path = pytester.path
+    write_project(project, HEALTHY_MODELS)
+    write_revision(project.path, "r1person", None, CREATE_PERSON)
+    write_revision(project.path, "r2tag", "r1person", CREATE_TAG)
+    write_revision(project.path, "r3slug", "r2tag", ADD_SLUG)
+    write_revision(project.path, "r2index", "r1person", INDEX_ON_NAME)
+    write_revision(project.path, "r4merge", ("r3slug", "r2index"), MERGE)
+    pytester.makepyfile(test_data=DATA_TEST)
+    add_keepsake(project.url)
+    use_project_env(project, monkeypatch)
+
+    result = pytester.runpytest_subprocess("--flask-schema", "-v")
+    result.assert_outcomes(passed=6)
+    result.stdout.fnmatch_lines(
+        [
+            "conftest.py::flask_schema_single_head PASSED*",
+            "conftest.py::flask_schema_upgrade PASSED*",
+            "conftest.py::flask_schema_stairway PASSED*",
+            "conftest.py::flask_schema_downgrade_leaves_no_trace PASSED*",
+            "conftest.py::flask_schema_models_match PASSED*",
+            "test_data.py::test_slug_is_filled_from_name PASSED*",
+        ]
+    )
+    assert_untouched(project)
+
+    # The model grows a column no migration creates; only the selected check runs.
+    nickname = "    nickname = db.Column(db.String(40))\n"
+    project.write_app(HEALTHY_MODELS.replace("    slug =", nickname + "    slug ="))
+    result = pytester.runpytest_subprocess("--flask-schema-checks=models_match")
+    result.assert_outcomes(passed=1, failed=1)
+    output = result.stdout.str()
+    assert "Expected the models to match the schema the migrations build, found 1 difference" in output
+    assert "column person.nickname (VARCHAR(40)) is in the models but no migration creates it" in output
+    assert "Reproduce on an empty database with: flask db upgrade && flask db check" in output
+    assert "Traceback" not in output
+    assert_untouched(project)
+
+
+def test_broken_history_fails_each_check_with_the_cause(
+    project: Project, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project.path = pytester.path
+    write_project(project, HEALTHY_MODELS)
+    write_revision(project.path, "r1person", None, CREATE_PERSON)
+    write_revision(project.path, "r2tag", "r1person", CREATE_TAG_NO_DOWNGRADE)
+    write_revision(project.path, "r3bad", "r2tag", FAILS_TO_UPGRADE)
+    write_revision(project.path, "r2index", "r1person", INDEX_ON_NAME)  # a second head
+    add_keepsake(project.url)
+    use_project_env(project, monkeypatch)
+
+    result = pytester.runpytest_subprocess("--flask-schema")
+    result.assert_outcomes(failed=5)
+    output = result.stdout.str()
+
+    assert "Expected one head revision, found 2:" in output
+    assert "r2index (" in output and "r3bad (" in output
+    assert 'Join them with: flask db merge -m "merge heads" ' in output
+
+    assert "Expected upgrading from r" in output
+    assert "to r3bad (" in output and "migrations/versions/r3bad_example.py" in output
+    assert "no_such_table" in output
+    assert "Reproduce on an empty database with: flask db upgrade r3bad" in output
+
+    assert "Stairway failed at r2tag (" in output
+    assert "expected 'flask db upgrade r2tag' to succeed (step 3 of up, down, up)" in output
+    # The history branches, so the downgrade steps back along r2tag's branch only.
+    assert "flask db upgrade r2tag && flask db downgrade r2tag@-1 && flask db upgrade r2tag" in output
+
+    assert "Expected downgrading r2tag (" in output
+    assert "to r2tag@-1 to give back the schema from before its upgrade, found:" in output
+    assert "left behind: table tag" in output
+    # The table is named once, not with each of its columns.
+    assert "left behind: column tag." not in output
+    assert "primary key of tag" not in output
+    if project.backend == "postgresql":
+        assert "left behind: enum type tag_kind ('red', 'blue')" in output
+
+    assert "Could not upgrade to the head to compare the models" in output
+    assert "Traceback" not in output
+    assert_untouched(project)
+
+
+MULTIDB_MODELS = """
+class Person(db.Model):
+    id = db.Column(db.Integer, primary_key=True)
+
+
+class AuditLog(db.Model):
+    __bind_key__ = "audit"
+    id = db.Column(db.Integer, primary_key=True)
+    message = db.Column(db.String(200))
+"""
+
+MULTIDB_REVISION = """
+def upgrade(engine_name):
+    globals()[f"upgrade_{engine_name}"]()
+
+
+def downgrade(engine_name):
+    globals()[f"downgrade_{engine_name}"]()
+
+
+def upgrade_():
+    op.create_table("person", sa.Column("id", sa.Integer(), primary_key=True))
+
+
+def downgrade_():
+    op.drop_table("person")
+
+
+def upgrade_audit():
+    op.create_table(
+        "audit_log",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("message", sa.String(200)),
+    )
+
+
+def downgrade_audit():
+    pass
+"""
+
+
+def test_multidb_checks_cover_every_database(
+    project: Project,
+    pytester: pytest.Pytester,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    project.path = pytester.path
+    with fresh_database(project.backend, str(tmp_path_factory.mktemp("audit"))) as audit_url:
+        project.binds["audit"] = audit_url
+        write_project(project, MULTIDB_MODELS, multidb=True)
+        write_revision(project.path, "m1", None, MULTIDB_REVISION)
+        add_keepsake(project.url)
+        add_keepsake(audit_url)
+        use_project_env(project, monkeypatch)
+
+        # The checks that compare databases; fewer throw-away databases keep it quick.
+        checks = "--flask-schema-checks=upgrade,downgrade_leaves_no_trace,models_match"
+        result = pytester.runpytest_subprocess(checks, "-v")
+        result.assert_outcomes(passed=2, failed=1)
+        result.stdout.fnmatch_lines(
+            [
+                "conftest.py::flask_schema_upgrade PASSED*",
+                "conftest.py::flask_schema_downgrade_leaves_no_trace FAILED*",
+                "conftest.py::flask_schema_models_match PASSED*",
+            ]
+        )
+        assert "left behind: table audit_log in the audit database" in result.stdout.str()
+        assert_untouched(project)
+        assert_untouched(project, "audit")
+        if project.backend != "sqlite":
+            assert throwaway_databases_left(audit_url) == []
+
+
+def test_plugin_is_inert_unless_asked_and_rejects_unknown_checks(
+    sqlite_project: Project, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = sqlite_project
+    project.path = pytester.path
+    write_project(project, HEALTHY_MODELS)
+    write_revision(project.path, "r1person", None, CREATE_PERSON)
+    use_project_env(project, monkeypatch)
+
+    result = pytester.runpytest_subprocess("--collect-only", "-q")
+    assert "flask_schema_" not in result.stdout.str()
+
+    # Checks picked in the ini file; a project fixture named `migrations` does not
+    # replace the runner under them.
+    pytester.makeini("[pytest]\nflask_schema = true\nflask_schema_checks = single_head, upgrade\n")
+    with open(project.path / "conftest.py", "a") as conftest:
+        conftest.write("\n\n@pytest.fixture\ndef migrations():\n    return 'the project s own'\n")
+    result = pytester.runpytest_subprocess("-v")
+    result.stdout.fnmatch_lines(
+        ["conftest.py::flask_schema_single_head PASSED*", "conftest.py::flask_schema_upgrade PASSED*"]
+    )
+    result.assert_outcomes(passed=2)
+
+    pytester.makepyfile(test_other="def test_other():\n    pass\n")
+    result = pytester.runpytest_subprocess("--flask-schema", "test_other.py")
+    result.assert_outcomes(passed=1)
+    assert "flask_schema: no migration checks ran: no collected conftest.py defines an 'app'" in (
+        result.stdout.str()
+    )
+
+    result = pytester.runpytest_subprocess("--flask-schema-checks=single_head,stairs")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "Unknown flask_schema check 'stairs'; choose from: single_head, upgrade," in result.stderr.str()
+
+
+def test_unreachable_server_fails_the_check_without_the_password(
+    sqlite_project: Project, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = sqlite_project
+    project.path = pytester.path
+    write_project(project, HEALTHY_MODELS)
+    write_revision(project.path, "r1person", None, CREATE_PERSON)
+    monkeypatch.setenv("DATABASE_URL", "postgresql://someone:hunter2@127.0.0.1:9/app")
+
+    result = pytester.runpytest_subprocess("--flask-schema-checks=upgrade")
+    result.assert_outcomes(errors=1)
+    output = result.stdout.str()
+    assert "flask_schema: Could not reach the server of postgresql://someone:***@127.0.0.1:9/app" in output
+    assert "hunter2" not in output
+
+
+def test_schema_comparison_names_what_was_left_behind_removed_or_changed(
+    backend: str, tmp_path: Path
+) -> None:
+    from flask_schema.testing.schema import compare, snapshot
+
+    with fresh_database(backend, str(tmp_path)) as url:
+        engine = sa.create_engine(url)
+        try:
+            with engine.begin() as connection:
+                connection.execute(sa.text("CREATE TABLE person (id INTEGER PRIMARY KEY, name VARCHAR(20))"))
+                connection.execute(sa.text("CREATE INDEX ix_person_name ON person (name)"))
+                before = snapshot(connection, exclude_tables=set())
+            with engine.begin() as connection:
+                on_table = " ON person" if backend == "mariadb" else ""
+                connection.execute(sa.text("DROP INDEX ix_person_name" + on_table))
+                connection.execute(sa.text("CREATE TABLE tag (id INTEGER PRIMARY KEY)"))
+                after = snapshot(connection, exclude_tables=set())
+        finally:
+            engine.dispose()
+
+    diff = compare(before, after)
+    assert diff.lines() == [
+        "left behind: table tag",
+        "removed: index ix_person_name on person (name)",
+    ]
+    assert not compare(before, before)
+    retyped = {**before, ("", "column", "person", "name"): "column person.name VARCHAR(40)"}
+    assert compare(before, retyped).lines() == [
+        f"changed: was {before[('', 'column', 'person', 'name')]}, is now column person.name VARCHAR(40)"
+    ]
+
+
+@pytest.mark.parametrize(
+    "backend",
+    [
+        "sqlite",
+        # PostgreSQL runs the same checks on the example projects above.
+        pytest.param(
+            "mariadb",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="example_app's first revision drops ix_post_author_id before its table; "
+                "MariaDB refuses (the index backs a foreign key). Remove this mark once fixed.",
+            ),
+        ),
+    ],
+)
+def test_example_app_passes_its_migration_checks(backend: str, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from project import REPO_ROOT
+
+    with fresh_database(backend, str(tmp_path)) as url:
+        env = dict(os.environ, DATABASE_URL=url.render_as_string(hide_password=False))
+        if backend == "sqlite":
+            env.pop("DATABASE_URL")
+        result = subprocess.run(
+            [sys.executable, "-m", "pytest", "--flask-schema", "example_app/tests", "-v",
+             "-p", "no:cacheprovider", f"--basetemp={tmp_path / 'run'}"],
+            cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300,
+        )
+    for check in ("single_head", "upgrade", "stairway", "downgrade_leaves_no_trace", "models_match"):
+        assert f"conftest.py::flask_schema_{check} PASSED" in result.stdout, result.stdout
+    assert result.returncode == 0, result.stdout
