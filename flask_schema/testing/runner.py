@@ -65,12 +65,12 @@ class MigrationRunner:
     def upgrade(self, revision: str = "heads") -> api.Heads:
         """Run ``flask db upgrade REVISION``; return the revisions now current per bind."""
         with self.app_context():
-            return cast(api.Heads, api.upgrade(self.directory, revision))
+            return cast(api.Heads, api.upgrade(self.directory, revision, backup=False))
 
     def downgrade(self, revision: str = "base") -> api.Heads:
         """Run ``flask db downgrade REVISION``; return the revisions now current per bind."""
         with self.app_context():
-            return cast(api.Heads, api.downgrade(self.directory, revision))
+            return cast(api.Heads, api.downgrade(self.directory, revision, backup=False))
 
     def current_heads(self) -> api.Heads:
         """The revisions applied to each database, keyed by bind key."""
