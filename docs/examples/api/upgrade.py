@@ -1,0 +1,9 @@
+"""Upgrade from Python instead of the command line, e.g. in a deploy script."""
+
+import flask_schema
+from blog import create_app
+
+app = create_app()
+with app.app_context():
+    heads = flask_schema.upgrade()  # a FlaskSchemaError subclass if it fails
+print(heads)  # the revisions each database is now at, by bind key

@@ -1,0 +1,1 @@
+pip install flask-schema  # Flask-Migrate can stay installed or go
