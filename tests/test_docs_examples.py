@@ -191,6 +191,14 @@ def test_troubleshooting_quotes_real_messages(sqlite_project: Project) -> None:
     assert heads.returncode == 1
     quoted(first_error_line(heads).split(";")[0])
 
+    # The page's way out: merge the heads, then upgrade.
+    out = run_script(project, EXAMPLES / "troubleshooting" / "merge-heads.sh")
+    assert len([line for line in out.splitlines() if line.endswith("(head)")]) == 2
+    assert "_merge_heads.py ...  done" in out
+    (head,) = project.db("heads", env=env).stdout.split()[:1]
+    assert project.version() == {head}
+    assert len(project.revision_files()) == 3
+
 
 DEPLOY = EXAMPLES / "deploy"
 UPGRADE = ["flask", "db", "upgrade"]
@@ -234,3 +242,15 @@ def test_configuration_page_covers_every_migrate_argument() -> None:
             continue
         assert f"``{name}``" in page, f"configuration.rst does not describe Migrate({name}=...)"
 
+
+
+def test_configure_callback_example(tmp_path: Path) -> None:
+    """The configuration page's ``@migrate.configure`` example changes the Alembic config."""
+    import runpy
+
+    module = runpy.run_path(str(EXAMPLES / "configure" / "app.py"))
+    app, migrate = module["app"], module["migrate"]
+    with app.app_context():
+        config = migrate.get_config(str(tmp_path / "migrations"))
+    # ConfigParser reads the doubled %% back as single ones.
+    assert config.get_main_option("file_template") == "%(year)d%(month).2d%(day).2d_%(rev)s_%(slug)s"
