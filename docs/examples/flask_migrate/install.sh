@@ -1,1 +1,0 @@
-pip install flask-schema  # Flask-Migrate can stay installed or go
