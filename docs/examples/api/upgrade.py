@@ -1,7 +1,8 @@
 """Upgrade from Python instead of the command line, e.g. in a deploy script."""
 
-import flask_schema
 from blog import create_app
+
+import flask_schema
 
 app = create_app()
 with app.app_context():
