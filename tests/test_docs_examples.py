@@ -254,3 +254,13 @@ def test_configure_callback_example(tmp_path: Path) -> None:
         config = migrate.get_config(str(tmp_path / "migrations"))
     # ConfigParser reads the doubled %% back as single ones.
     assert config.get_main_option("file_template") == "%(year)d%(month).2d%(day).2d_%(rev)s_%(slug)s"
+
+
+def test_api_page_documents_every_export() -> None:
+    """A name added to flask_schema.__all__ must get an entry on the API page."""
+    import flask_schema
+
+    page = (DOCS / "api.rst").read_text()
+    directive = r"^\.\. (?:autoclass|autofunction|autoexception|py:data):: flask_schema\.(\w+)$"
+    documented = set(re.findall(directive, page, re.M))
+    assert set(flask_schema.__all__) - documented == set()
