@@ -47,6 +47,8 @@ class Option:
     default: Any
     parse: Callable[[str], Any]
     help: str
+    #: A value worth showing in the configuration reference (docs/configuration).
+    example: Any = None
 
     @property
     def env_var(self) -> str:
@@ -61,7 +63,10 @@ class Option:
 OPTIONS: dict[str, Option] = {
     option.name: option
     for option in [
-        Option("directory", "migrations", str, "Folder that holds alembic.ini, env.py and versions/."),
+        Option(
+            "directory", "migrations", str, "Folder that holds alembic.ini, env.py and versions/.",
+            example="db/migrations",
+        ),
         Option("compare_type", True, parse_bool, "Autogenerate compares column types."),
         Option("render_as_batch", True, parse_bool, "Autogenerate writes batch operations."),
         Option("backup", False, parse_bool, "upgrade and downgrade back up each database first."),

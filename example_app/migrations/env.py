@@ -1,12 +1,13 @@
 """Migration environment for this project, run by the ``flask db`` commands.
 
-flask_schema does the work (engines, metadata, logging, empty-revision
-skipping) in ``flask_schema.runtime`` so that fixes reach this project by
-upgrading the package. To change how migrations run, pass options to
-``Migrate(app, db, ...)`` or register a ``@migrate.configure`` callback
-instead of editing this file.
+Every database in ``SQLALCHEMY_BINDS`` is migrated with its own version
+table; the revision files are shared. flask_schema does the work in
+``flask_schema.runtime`` so that fixes reach this project by upgrading the
+package. To change how migrations run, pass options to ``Migrate(app, db,
+...)`` or register a ``@migrate.configure`` callback instead of editing
+this file.
 """
 
 from flask_schema.runtime import run_env
 
-run_env()
+run_env(multidb=True)

@@ -29,9 +29,25 @@ branch_labels = ${repr(branch_labels)}
 depends_on = ${repr(depends_on)}
 
 
-def upgrade():
-    ${upgrades if upgrades else "pass"}
+def upgrade(engine_name):
+    globals()["upgrade_%s" % engine_name]()
 
 
-def downgrade():
-    ${downgrades if downgrades else "pass"}
+def downgrade(engine_name):
+    globals()["downgrade_%s" % engine_name]()
+
+<%
+    from flask_schema.runtime import bind_keys
+    from flask_schema.extension import get_state
+    db_names = [key or "" for key in bind_keys(get_state().db)]
+%>
+% for db_name in db_names:
+
+def upgrade_${db_name}():
+    ${context.get("%s_upgrades" % db_name, "pass")}
+
+
+def downgrade_${db_name}():
+    ${context.get("%s_downgrades" % db_name, "pass")}
+
+% endfor

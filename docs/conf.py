@@ -1,0 +1,35 @@
+"""Sphinx configuration for flask_schema's documentation.
+
+Built by ``scripts/test`` with ``sphinx-build -W``: a warning fails the build.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from importlib.metadata import version as package_version
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "_ext"))
+sys.path.insert(0, os.path.dirname(HERE))
+
+project = "flask_schema"
+copyright = "flask_schema contributors"
+release = package_version("flask-schema")
+version = ".".join(release.split(".")[:2])
+
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx_click",
+    "flask_schema_options",
+]
+
+exclude_patterns = ["_build", "examples"]
+root_doc = "index"
+html_theme = "alabaster"
+html_title = f"flask_schema {release}"
+html_static_path: list[str] = []
+
+autodoc_member_order = "bysource"
+autodoc_typehints = "description"
+autodoc_preserve_defaults = True

@@ -1,0 +1,3 @@
+from flask_schema.runtime import run_env
+
+run_env()
