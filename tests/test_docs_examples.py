@@ -264,3 +264,16 @@ def test_api_page_documents_every_export() -> None:
     directive = r"^\.\. (?:autoclass|autofunction|autoexception|py:data):: flask_schema\.(\w+)$"
     documented = set(re.findall(directive, page, re.M))
     assert set(flask_schema.__all__) - documented == set()
+
+
+def test_backup_page(sqlite_project: Project) -> None:
+    project = sqlite_project
+    shutil.copy(EXAMPLES / "quickstart" / "app.py", project.path)
+    run_script(project, EXAMPLES / "quickstart" / "quickstart.sh")
+    project.db("downgrade", "base", env={"FLASK_APP": "app.py"})
+    out = run_script(project, EXAMPLES / "backup" / "backup.sh")
+    assert "Backed up database default (revision base)" in out
+    assert "Restore it with: cp " in out
+    listing = out.split("Restore it with:")[1]
+    assert "DATABASE" in listing and "default" in listing
+    assert project.version() == {head_of(project)}
