@@ -428,21 +428,7 @@ def test_schema_comparison_names_what_was_left_behind_removed_or_changed(
     ]
 
 
-@pytest.mark.parametrize(
-    "backend",
-    [
-        "sqlite",
-        # PostgreSQL runs the same checks on the example projects above.
-        pytest.param(
-            "mariadb",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="example_app's first revision drops ix_post_author_id before its table; "
-                "MariaDB refuses (the index backs a foreign key). Remove this mark once fixed.",
-            ),
-        ),
-    ],
-)
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql", "mariadb"])
 def test_example_app_passes_its_migration_checks(backend: str, tmp_path: Path) -> None:
     import subprocess
     import sys
