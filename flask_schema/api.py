@@ -13,7 +13,7 @@ import io
 import logging
 import os
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stdout
 from typing import TYPE_CHECKING, Any
 
 from .errors import (
@@ -237,8 +237,17 @@ def init(
     config = build_config(directory, template_directory=template_directory)
     config.config_file_name = os.path.join(directory, "alembic.ini")
     template = template or ("flask-multidb" if multidb else "flask")
-    with translate_errors():
-        command.init(config, directory, template=template, package=package)
+    # Alembic's init writes its "Generating ..." lines straight to stdout
+    # (its ScriptDirectory ignores the config's quiet flag), so catch them
+    # and pass them on as log records: the API must print nothing.
+    printed = io.StringIO()
+    try:
+        with translate_errors(), redirect_stdout(printed):
+            command.init(config, directory, template=template, package=package)
+    finally:
+        for line in printed.getvalue().splitlines():
+            if line.strip():
+                log.info(line.strip())
     return directory
 
 
