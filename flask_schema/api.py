@@ -184,11 +184,25 @@ def _read_current(config: Config, script: ScriptDirectory) -> Heads:
 
 
 def _url_label(context: Any) -> str | None:
-    """Name a database whose env.py does not say which bind it is."""
+    """Name a database whose env.py does not say which bind it is.
+
+    Flask-Migrate's env.py files connect through the app's own engines, so
+    the bind key is found by engine (or, for env.py files that build their
+    own engine, by URL); only a database the app does not know is named by
+    its URL, without the password.
+    """
     bind = context.bind
     if bind is None:
         return None
-    return str(bind.engine.url.render_as_string(hide_password=True))
+    url = bind.engine.url
+    engines = get_state().db.engines
+    for key, engine in engines.items():
+        if engine is bind.engine:
+            return key  # type: ignore[no-any-return]
+    for key, engine in engines.items():
+        if engine.url == url:
+            return key  # type: ignore[no-any-return]
+    return str(url.render_as_string(hide_password=True))
 
 
 # -- the commands ----------------------------------------------------------------
