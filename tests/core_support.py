@@ -61,16 +61,28 @@ def make_app(
 
 @contextmanager
 def quiet_loggers() -> Iterator[None]:
-    """Undo the handlers a CLI command adds to our loggers, so tests stay independent."""
-    saved = {}
-    for name in ("alembic", "flask_schema", "alembic.runtime.plugins"):
-        logger = logging.getLogger(name)
-        saved[name] = (list(logger.handlers), logger.level, logger.propagate, logger.disabled)
+    """Undo what a command does to logging in this process, so tests stay independent.
+
+    Commands add handlers to our loggers, and an env.py written by
+    Flask-Migrate calls ``fileConfig``, which replaces the root handlers and
+    disables every logger it does not name.
+    """
+    root = logging.getLogger()
+    saved_root = (list(root.handlers), root.level)
+    loggers = [logging.getLogger(name) for name in ("alembic", "flask_schema", "sqlalchemy")]
+    loggers += [
+        logger for logger in root.manager.loggerDict.values() if isinstance(logger, logging.Logger)
+    ]
+    saved = {
+        logger: (list(logger.handlers), logger.level, logger.propagate, logger.disabled)
+        for logger in loggers
+    }
     try:
         yield
     finally:
-        for name, (handlers, level, propagate, disabled) in saved.items():
-            logger = logging.getLogger(name)
+        root.handlers[:] = saved_root[0]
+        root.setLevel(saved_root[1])
+        for logger, (handlers, level, propagate, disabled) in saved.items():
             logger.handlers[:] = handlers
             logger.setLevel(level)
             logger.propagate = propagate

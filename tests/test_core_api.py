@@ -121,3 +121,30 @@ def test_caller_supplied_connection_is_used(backend: str, tmp_path: Path) -> Non
             db.engine.dispose()
     assert any("CREATE TABLE" in statement and "user" in statement for statement in seen)
     assert any("my_versions" in s or "alembic_version" in s for s in seen)
+
+
+@pytest.mark.filterwarnings("ignore:'get_engine' is deprecated:DeprecationWarning")
+def test_flask_migrate_env_in_process_carries_no_state(backend: str, tmp_path: Path) -> None:
+    """Flask-Migrate's own env.py stores its hook in ``configure_args``.
+
+    With a shared dict, the hook made by one command (bound to that command's
+    config) would be reused by the next one in the same process. Here an
+    ``upgrade`` runs first, then an empty ``migrate`` must still write nothing.
+    """
+    import flask_migrate
+
+    template = Path(flask_migrate.__file__).parent / "templates" / "flask" / "env.py"
+    migrations = tmp_path / "migrations"
+    with fresh_database(backend, str(tmp_path)) as url, quiet_loggers():
+        app, db, _ = make_app(url, migrations)
+        with app.app_context():
+            flask_schema.init()
+            (migrations / "env.py").write_text(template.read_text())
+            assert flask_schema.upgrade() == {None: ()}
+            assert "process_revision_directives" not in app.extensions["migrate"].configure_args
+            first = flask_schema.migrate(message="create user")
+            assert first is not None
+            assert flask_schema.upgrade() == {None: (first.revision,)}
+            assert flask_schema.migrate(message="nothing") is None
+            assert len(list((migrations / "versions").glob("*.py"))) == 1
+            db.engine.dispose()
