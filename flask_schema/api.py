@@ -63,8 +63,11 @@ def build_config(
         output_buffer=output_buffer,
     )
     config.set_main_option("script_location", directory)
+    # Flask-Migrate's API takes a single -x value as a plain string; without
+    # this, list("a=b") would hand env.py three one-letter arguments.
+    x_values = [x_arg] if isinstance(x_arg, str) else list(x_arg)
     # quiet: Alembic's own progress lines would print; the CLI reports instead.
-    cmd_opts = argparse.Namespace(x=list(x_arg), quiet=True)
+    cmd_opts = argparse.Namespace(x=x_values, quiet=True)
     for flag in flags:
         setattr(cmd_opts, flag, True)
     config.cmd_opts = cmd_opts

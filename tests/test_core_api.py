@@ -70,8 +70,10 @@ def test_api_round_trip(backend: str, tmp_path: Path, capsys: pytest.CaptureFixt
             assert isinstance(sql, str) and "my_versions" in sql and "email" in sql
             assert flask_schema.current() == {None: ("rev1",)}
 
+            with pytest.raises(RevisionError, match="not at the head"):
+                flask_schema.current(check_heads=True)
             assert flask_schema.upgrade() == {None: ("rev3",)}
-            assert flask_schema.current() == {None: ("rev3",)}
+            assert flask_schema.current(check_heads=True) == {None: ("rev3",)}
             assert [script.revision for script in flask_schema.heads()] == ["rev3"]
             assert [script.revision for script in flask_schema.history()] == ["rev3", "rev1"]
             assert [s.revision for s in flask_schema.show(revision="current")] == ["rev3"]
@@ -148,3 +150,25 @@ def test_flask_migrate_env_in_process_carries_no_state(backend: str, tmp_path: P
             assert flask_schema.migrate(message="nothing") is None
             assert len(list((migrations / "versions").glob("*.py"))) == 1
             db.engine.dispose()
+
+
+def test_x_arg_as_a_string_is_one_value(tmp_path: Path) -> None:
+    """Flask-Migrate's ``upgrade(x_arg="key=value")`` passes one -x value, not letters.
+
+    Offline (``sql=True``), so no database is touched.
+    """
+    seen: list[list[str]] = []
+    migrations = tmp_path / "migrations"
+    with fresh_database("sqlite", str(tmp_path)) as url, quiet_loggers():
+        app, _, migrate = make_app(url, migrations)
+
+        @migrate.configure
+        def record(config: Any) -> Any:
+            seen.append(list(config.cmd_opts.x))
+            return config
+
+        with app.app_context():
+            flask_schema.init()
+            flask_schema.upgrade(sql=True, x_arg="key=value")
+            flask_schema.upgrade(sql=True, x_arg=["a=1", "b=2"])
+    assert seen[-2:] == [["key=value"], ["a=1", "b=2"]]
