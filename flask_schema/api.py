@@ -355,6 +355,15 @@ def merge(
         revisions = [revisions] if revisions else []
     config = _existing_config(directory)
     with translate_errors():
+        if not revisions:
+            # Alembic would write an ordinary empty revision on top of a
+            # single head; "merge everything" has nothing to do then.
+            current_heads = _script_directory(config).get_heads()
+            if len(current_heads) < 2:
+                raise RevisionError(
+                    "Nothing to merge: the history has "
+                    + (f"a single head ({current_heads[0]})." if current_heads else "no revisions.")
+                )
         return command.merge(
             config,
             list(revisions) or "heads",

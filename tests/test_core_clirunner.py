@@ -103,6 +103,8 @@ def test_revision_options_and_script_commands(
     run(app, "db", "init")
     run(app, "db", "revision", "-m", "first", "--rev-id", "r1")
     run(app, "db", "revision", "-m", "second", "--rev-id", "r2")
+    nothing = run(app, "db", "merge", code=1).output
+    assert nothing == "Error: Nothing to merge: the history has a single head (r2).\n"
     spliced = run(app, "db", "revision", "-m", "side", "--rev-id", "r3", "--head", "r1", code=1)
     assert "--splice" in spliced.output or "not a head" in spliced.output
     run(app, "db", "revision", "-m", "side", "--rev-id", "r3", "--head", "r1", "--splice",
