@@ -76,6 +76,7 @@ def user_with_password(backend: str, url: URL) -> Iterator[URL]:
 
 
 def test_app_loggers_survive_and_passwords_stay_hidden(project: Project) -> None:
+    """SQLite has no logins, so there only the logger and the wrong-database parts apply."""
     with user_with_password(project.backend, project.url) as url:
         project.url = url
         project.write_app(MODELS)
