@@ -13,7 +13,7 @@ import io
 import logging
 import os
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stdout
 from typing import TYPE_CHECKING, Any
 
 from .errors import (
@@ -63,8 +63,11 @@ def build_config(
         output_buffer=output_buffer,
     )
     config.set_main_option("script_location", directory)
+    # Flask-Migrate's API takes a single -x value as a plain string; without
+    # this, list("a=b") would hand env.py three one-letter arguments.
+    x_values = [x_arg] if isinstance(x_arg, str) else list(x_arg)
     # quiet: Alembic's own progress lines would print; the CLI reports instead.
-    cmd_opts = argparse.Namespace(x=list(x_arg), quiet=True)
+    cmd_opts = argparse.Namespace(x=x_values, quiet=True)
     for flag in flags:
         setattr(cmd_opts, flag, True)
     config.cmd_opts = cmd_opts
@@ -184,11 +187,25 @@ def _read_current(config: Config, script: ScriptDirectory) -> Heads:
 
 
 def _url_label(context: Any) -> str | None:
-    """Name a database whose env.py does not say which bind it is."""
+    """Name a database whose env.py does not say which bind it is.
+
+    Flask-Migrate's env.py files connect through the app's own engines, so
+    the bind key is found by engine (or, for env.py files that build their
+    own engine, by URL); only a database the app does not know is named by
+    its URL, without the password.
+    """
     bind = context.bind
     if bind is None:
         return None
-    return str(bind.engine.url.render_as_string(hide_password=True))
+    url = bind.engine.url
+    engines = get_state().db.engines
+    for key, engine in engines.items():
+        if engine is bind.engine:
+            return key  # type: ignore[no-any-return]
+    for key, engine in engines.items():
+        if engine.url == url:
+            return key  # type: ignore[no-any-return]
+    return str(url.render_as_string(hide_password=True))
 
 
 # -- the commands ----------------------------------------------------------------
@@ -237,8 +254,17 @@ def init(
     config = build_config(directory, template_directory=template_directory)
     config.config_file_name = os.path.join(directory, "alembic.ini")
     template = template or ("flask-multidb" if multidb else "flask")
-    with translate_errors():
-        command.init(config, directory, template=template, package=package)
+    # Alembic's init writes its "Generating ..." lines straight to stdout
+    # (its ScriptDirectory ignores the config's quiet flag), so catch them
+    # and pass them on as log records: the API must print nothing.
+    printed = io.StringIO()
+    try:
+        with translate_errors(), redirect_stdout(printed):
+            command.init(config, directory, template=template, package=package)
+    finally:
+        for line in printed.getvalue().splitlines():
+            if line.strip():
+                log.info(line.strip())
     return directory
 
 
@@ -329,6 +355,15 @@ def merge(
         revisions = [revisions] if revisions else []
     config = _existing_config(directory)
     with translate_errors():
+        if not revisions:
+            # Alembic would write an ordinary empty revision on top of a
+            # single head; "merge everything" has nothing to do then.
+            current_heads = _script_directory(config).get_heads()
+            if len(current_heads) < 2:
+                raise RevisionError(
+                    "Nothing to merge: the history has "
+                    + (f"a single head ({current_heads[0]})." if current_heads else "no revisions.")
+                )
         return command.merge(
             config,
             list(revisions) or "heads",

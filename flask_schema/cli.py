@@ -158,10 +158,12 @@ def _db_label(key: Any) -> str:
     return "default" if key is None else str(key)
 
 
-def _echo_heads(found: dict[Any, tuple[str, ...]], verbose: bool = False) -> None:
+def _echo_heads(
+    found: dict[Any, tuple[str, ...]], verbose: bool = False, directory: str | None = None
+) -> None:
     from alembic.script import ScriptDirectory
 
-    directory = _directory(None)
+    directory = directory or _directory(None)
     script = ScriptDirectory(directory) if os.path.isdir(directory) else None
     labelled = len(found) > 1
     for key, revisions in found.items():
@@ -432,7 +434,9 @@ def branches(directory: str | None, verbose: bool) -> None:
 @reports_errors
 def current(directory: str | None, verbose: bool, check_heads: bool) -> None:
     """Display the current revision for each database."""
-    _echo_heads(api.current(_directory(directory), verbose, check_heads), verbose)
+    # Describe the revisions from the folder this command used (its own -d).
+    directory = _directory(directory)
+    _echo_heads(api.current(directory, verbose, check_heads), verbose, directory)
 
 
 @db_group.command(cls=RelativeStepCommand)
