@@ -21,7 +21,7 @@ class Config(AlembicConfig):
 
     ``template_directory`` points ``flask db init -t PATH`` at a folder of
     custom templates. Alembic's own messages (``print_stdout``) go to the
-    ``flask_schema`` logger so the API prints nothing; the CLI shows them.
+    ``flask_schema`` logger at DEBUG so the API prints nothing.
     """
 
     def __init__(self, *args: Any, template_directory: str | None = None, **kwargs: Any) -> None:
@@ -32,4 +32,6 @@ class Config(AlembicConfig):
         return self.template_directory or TEMPLATES_DIR
 
     def print_stdout(self, text: str, *arg: Any) -> None:
-        log.info(text % arg if arg else text)
+        # DEBUG: the CLI prints each command's result itself, from what the
+        # API returns, so at INFO these lines would show twice.
+        log.debug(text % arg if arg else text)

@@ -30,11 +30,11 @@ depends_on = ${repr(depends_on)}
 
 
 def upgrade(engine_name):
-    globals()["upgrade_%s" % engine_name]()
+    globals()[f"upgrade_{engine_name}"]()
 
 
 def downgrade(engine_name):
-    globals()["downgrade_%s" % engine_name]()
+    globals()[f"downgrade_{engine_name}"]()
 
 <%
     from flask_schema.runtime import bind_keys
