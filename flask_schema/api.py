@@ -507,3 +507,33 @@ def ensure_version(directory: str | None = None, sql: bool = False) -> str | Non
     with translate_errors():
         command.ensure_version(config, sql=sql)
     return buffer.getvalue() if buffer is not None else None
+
+
+def lint(
+    directory: str | None = None,
+    revisions: str | None = None,
+    all_revisions: bool = False,
+    backend: str | None = None,
+) -> tuple[list[Script], list[Any]]:
+    """Check revisions for operations that lock or break a live database.
+
+    By default the revisions the database has not applied yet are checked
+    (this reads the database); ``revisions`` names one revision or a
+    ``start:end`` range, and ``all_revisions`` checks the whole history.
+    Returns the revisions checked, oldest first, and the findings.
+    """
+    from .lint import lint_files
+    from .lint.targets import backends_of, in_range, pending
+
+    config = _existing_config(directory)
+    with translate_errors():
+        script = _script_directory(config)
+        if all_revisions:
+            chosen = in_range(script, ":")
+        elif revisions is not None:
+            chosen = in_range(script, revisions)
+        else:
+            chosen = pending(script, _read_current(config, script))
+    dialects = backends_of(get_state().db) if backend is None else backend
+    paths = [rev.path for rev in chosen]
+    return chosen, lint_files(paths, dialects, shared_new_tables=not all_revisions and revisions is None)

@@ -444,3 +444,57 @@ def ensure_version(directory: str | None, sql: bool) -> None:
     result = api.ensure_version(_directory(directory), sql=sql)
     if result:
         click.echo(result, nl=False)
+
+
+def _relative(path: str) -> str:
+    try:
+        return os.path.relpath(path)
+    except ValueError:  # another drive on Windows
+        return path
+
+
+def _echo_findings(findings: Sequence[Any], err: bool = False) -> None:
+    for finding in findings:
+        finding = type(finding)(**{**finding.__dict__, "path": _relative(finding.path)})
+        click.echo(finding.format(), err=err)
+
+
+@db_group.command()
+@directory_option
+@click.option("--all", "all_revisions", is_flag=True, help="Check every revision of the history")
+@click.option(
+    "--backend", default=None,
+    help="Check as for this database (postgresql, mysql, sqlite) instead of the app's",
+)
+@click.option("--rules", "list_rules", is_flag=True, help="List the rules and what each costs")
+@click.argument("revisions", required=False)
+@reports_errors
+def lint(
+    directory: str | None,
+    all_revisions: bool,
+    backend: str | None,
+    list_rules: bool,
+    revisions: str | None,
+) -> None:
+    """Check revisions for operations that lock or break a live database.
+
+    Without REVISIONS, checks the revisions not applied yet; REVISIONS is
+    one revision or a range such as abc123:head.
+    """
+    from .lint import ERROR, RULES
+
+    if list_rules:
+        for rule in RULES:
+            click.echo(f"{rule.id} ({rule.severity}): {rule.summary}.\n    cost: {rule.cost}.\n"
+                       f"    safer: {rule.hint}")
+        return
+    checked, findings = api.lint(_directory(directory), revisions, all_revisions, backend)
+    _echo_findings(findings)
+    errors = sum(1 for finding in findings if finding.severity == ERROR)
+    click.echo(
+        f"{len(checked)} revision(s) checked: {errors} error(s), "
+        f"{len(findings) - errors} warning(s).",
+        err=True,
+    )
+    if errors:
+        sys.exit(1)
