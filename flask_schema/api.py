@@ -12,7 +12,7 @@ import argparse
 import io
 import logging
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -253,12 +253,17 @@ def revision(
     rev_id: str | None = None,
     depends_on: str | None = None,
     x_arg: Sequence[str] = (),
+    attributes: dict[str, Any] | None = None,
 ) -> Script | None:
-    """Write a new revision file; return it, or ``None`` if autogenerate found nothing."""
+    """Write a new revision file; return it, or ``None`` if autogenerate found nothing.
+
+    ``attributes`` go to ``config.attributes`` for the environment's hooks.
+    """
     from alembic import command
 
     flags = ["autogenerate"] if autogenerate else []
     config = _existing_config(directory, x_arg=x_arg, flags=flags)
+    config.attributes.update(attributes or {})
     with translate_errors():
         result = command.revision(
             config,
@@ -288,8 +293,18 @@ def migrate(
     rev_id: str | None = None,
     x_arg: Sequence[str] = (),
     depends_on: str | None = None,
+    renames: Sequence[str] = (),
+    confirm_rename: Callable[[str], bool] | None = None,
 ) -> Script | None:
-    """Autogenerate a revision from the models; ``None`` when nothing changed."""
+    """Autogenerate a revision from the models; ``None`` when nothing changed.
+
+    A column or table that looks renamed is written as a rename when
+    ``renames`` names it (``table.old:new`` or ``old_table:new_table``) or
+    ``confirm_rename`` (given the question) returns true; else as a drop
+    and an add, with a warning.
+    """
+    from .autogen import CONFIRM_ATTRIBUTE, RENAMES_ATTRIBUTE, parse_renames
+
     return revision(
         directory,
         message,
@@ -302,6 +317,7 @@ def migrate(
         rev_id=rev_id,
         depends_on=depends_on,
         x_arg=x_arg,
+        attributes={RENAMES_ATTRIBUTE: parse_renames(renames), CONFIRM_ATTRIBUTE: confirm_rename},
     )
 
 

@@ -268,10 +268,26 @@ def revision(directory: str | None, autogenerate: bool, **options: Any) -> None:
 @db_group.command()
 @_revision_options
 @x_arg_option
+@click.option(
+    "--rename", "renames", multiple=True, metavar="TABLE.OLD:NEW",
+    help="Answer a rename question in advance (table.old_column:new_column or old_table:new_table)",
+)
+@click.option("--no-input", is_flag=True, help="Ask nothing; possible renames stay drop + add")
 @reports_errors
-def migrate(directory: str | None, x_arg: tuple[str, ...], **options: Any) -> None:
+def migrate(
+    directory: str | None,
+    x_arg: tuple[str, ...],
+    renames: tuple[str, ...],
+    no_input: bool,
+    **options: Any,
+) -> None:
     """Autogenerate a new revision file (alias for 'revision --autogenerate')."""
-    _report_written(api.migrate(_directory(directory), x_arg=_x_args(x_arg), **options))
+    script = api.migrate(
+        _directory(directory), x_arg=_x_args(x_arg), renames=renames,
+        confirm_rename=_rename_prompt(no_input), **options,
+    )
+    _report_written(script)
+    _lint_written(script)
 
 
 @db_group.command()
@@ -498,3 +514,25 @@ def lint(
     )
     if errors:
         sys.exit(1)
+
+
+def _rename_prompt(no_input: bool) -> Callable[[str], bool] | None:
+    """Ask on a terminal; with --no-input or no terminal, ask nothing."""
+    if no_input or not sys.stdin.isatty():
+        return None
+
+    def confirm(question: str) -> bool:
+        return click.confirm(question, default=False)
+
+    return confirm
+
+
+def _lint_written(script: Any) -> None:
+    """Show the lint findings of a revision just written, so they are seen now."""
+    if script is None or not getattr(script, "path", None):
+        return
+    from .extension import get_state
+    from .lint import lint_files
+    from .lint.targets import backends_of
+
+    _echo_findings(lint_files([script.path], backends_of(get_state().db)), err=True)

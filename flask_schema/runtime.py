@@ -82,8 +82,10 @@ def configure_options(
     options = state.configure_args
     user_hook = options.pop("process_revision_directives", None)
     autogenerate = bool(getattr(config.cmd_opts, "autogenerate", False))
+    from .autogen import review_hook
+
     options["process_revision_directives"] = skip_empty_revisions(
-        user_hook, autogenerate, bind_count
+        review_hook(user_hook, config), autogenerate, bind_count
     )
     if dialect_name == "sqlite":
         # SQLite has almost no ALTER TABLE; batch mode rebuilds the table.
