@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from .extension import MigrateState, get_state
+from .safety import install_drop_notices, sqlite_rebuild_guard
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -46,6 +47,7 @@ def run_env(multidb: bool = False) -> None:
     from alembic import context
 
     state = get_state()
+    install_drop_notices()
     binds = bind_keys(state.db) if multidb else [None]
     if context.is_offline_mode():
         _run_offline(context, state, binds, multidb)
@@ -151,7 +153,7 @@ def _run_online(
                 **_bind_tokens(key, multidb),
                 **options,
             )
-            with context.begin_transaction():
+            with sqlite_rebuild_guard(connection), context.begin_transaction():
                 _run(context, key, multidb)
             heads = context.get_context().get_current_heads()
             config.attributes.setdefault(HEADS_ATTRIBUTE, {})[key] = tuple(heads)
