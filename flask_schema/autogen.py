@@ -170,10 +170,12 @@ def _rename_column_in(table_ops: ModifyTableOps, dropped: str, added: str) -> No
     """Replace ``drop_column(dropped)`` and ``add_column(added)`` with one rename."""
     from alembic.operations.ops import AddColumnOp, AlterColumnOp, DropColumnOp
 
-    drop = next(op for op in table_ops.ops
-                if isinstance(op, DropColumnOp) and op.column_name == dropped)
-    add = next(op for op in table_ops.ops
-               if isinstance(op, AddColumnOp) and op.column.name == added)
+    drop = next((op for op in table_ops.ops
+                 if isinstance(op, DropColumnOp) and op.column_name == dropped), None)
+    add = next((op for op in table_ops.ops
+                if isinstance(op, AddColumnOp) and op.column.name == added), None)
+    if drop is None or add is None:
+        return
     old: Column[Any] = drop.to_column()
     new = add.column
     changes: dict[str, Any] = {}
@@ -234,7 +236,7 @@ def _review_tables(
             continue
         old_columns = _columns_of(drop._reverse.columns)
         candidates = [
-            create for create in creates if _same_columns(old_columns, _columns_of(create.columns))
+            create for create in creates if _similar_columns(old_columns, _columns_of(create.columns))
         ]
         if not candidates:
             continue
@@ -253,8 +255,10 @@ def _review_tables(
         if chosen is None:
             continue
         creates.remove(chosen)
-        _rename_table_in(upgrade, old, chosen.table_name, drop.schema)
-        _rename_table_in(downgrade, chosen.table_name, old, drop.schema)
+        new = chosen.table_name
+        changes = _column_changes(old_columns, _columns_of(chosen.columns), new, drop.schema)
+        _rename_table_in(upgrade, old, new, drop.schema, after=changes)
+        _rename_table_in(downgrade, new, old, drop.schema, before=[op.reverse() for op in changes])
         log.info(f"Writing a rename of table {old} to {chosen.table_name}, which keeps its rows.")
 
 
@@ -264,15 +268,46 @@ def _columns_of(items: Iterable[Any]) -> dict[str, Column[Any]]:
     return {item.name: item for item in items if isinstance(item, Column)}
 
 
-def _same_columns(old: dict[str, Column[Any]], new: dict[str, Column[Any]]) -> bool:
-    return set(old) == set(new) and all(compatible(old[name].type, new[name].type) for name in old)
+def _similar_columns(old: dict[str, Column[Any]], new: dict[str, Column[Any]]) -> bool:
+    """More than half the columns keep their name and a compatible type."""
+    kept = [name for name in set(old) & set(new) if compatible(old[name].type, new[name].type)]
+    return 2 * len(kept) > max(len(old), len(new))
 
 
-def _rename_table_in(ops: list[MigrateOperation], dropped: str, created: str, schema: str | None) -> None:
+def _column_changes(
+    old: dict[str, Column[Any]], new: dict[str, Column[Any]], table: str, schema: str | None
+) -> list[ModifyTableOps]:
+    """The columns added and dropped besides the rename, applied to the renamed table.
+
+    They go through the column review like any other, so a column renamed
+    along with its table is asked about too.
+    """
+    from alembic.operations.ops import AddColumnOp, DropColumnOp, ModifyTableOps
+
+    ops: list[MigrateOperation] = [
+        AddColumnOp.from_column_and_tablename(schema, table, new[name])
+        for name in new if name not in old
+    ]
+    ops += [
+        DropColumnOp.from_column_and_tablename(schema, table, old[name])
+        for name in old if name not in new
+    ]
+    return [ModifyTableOps(table, ops, schema=schema)] if ops else []
+
+
+def _rename_table_in(
+    ops: list[MigrateOperation],
+    dropped: str,
+    created: str,
+    schema: str | None,
+    before: Sequence[MigrateOperation] = (),
+    after: Sequence[MigrateOperation] = (),
+) -> None:
     """Replace ``drop_table(dropped)`` and ``create_table(created)`` with a rename.
 
     The created table's own operations (its indexes) move after the rename;
     the dropped table's (dropping its indexes) already run before it.
+    ``before`` and ``after`` go right before and after the rename.
     """
     from alembic.operations.ops import CreateTableOp, DropTableOp, RenameTableOp
 
@@ -285,7 +320,9 @@ def _rename_table_in(ops: list[MigrateOperation], dropped: str, created: str, sc
         ops.remove(op)
     index = ops.index(drop)
     _ensure_rename_table_renderer()
-    ops[index : index + 1] = [RenameTableOp(dropped, created, schema=schema), *follow]
+    ops[index : index + 1] = [
+        *before, RenameTableOp(dropped, created, schema=schema), *after, *follow
+    ]
     _remove_comments_about(ops, dropped)
 
 
