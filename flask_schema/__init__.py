@@ -27,6 +27,7 @@ from .api import (
     stamp,
     upgrade,
 )
+from .autogen import NAMING_CONVENTION
 from .errors import (
     ChangesDetected,
     CommandError,
@@ -50,6 +51,7 @@ __all__ = [
     "MigrateState",
     "MigrationsFolderError",
     "MultipleHeadsError",
+    "NAMING_CONVENTION",
     "RevisionError",
     "alembic_version",
     "branches",
