@@ -277,9 +277,14 @@ def revision(
             rev_id=rev_id,
             depends_on=depends_on,
         )
-    if isinstance(result, list):
-        return result[-1] if result else None
-    return result
+    script = (result[-1] if result else None) if isinstance(result, list) else result
+    if script is not None and not sql and getattr(script, "path", None):
+        from flask import current_app
+
+        from .formatting import format_revision
+
+        format_revision(script.path, current_app.config)
+    return script
 
 
 def migrate(
@@ -553,3 +558,18 @@ def lint(
     dialects = backends_of(get_state().db) if backend is None else backend
     paths = [rev.path for rev in chosen]
     return chosen, lint_files(paths, dialects, shared_new_tables=not all_revisions and revisions is None)
+
+
+def migrate_dry_run(directory: str | None = None, **options: Any) -> str | None:
+    """The revision :func:`migrate` would write, as text; no file is left behind.
+
+    Takes :func:`migrate`'s arguments. Returns ``None`` when nothing changed.
+    """
+    script = migrate(directory, **options)
+    if script is None:
+        return None
+    try:
+        with open(script.path, encoding="utf-8") as file:
+            return file.read()
+    finally:
+        os.remove(script.path)

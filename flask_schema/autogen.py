@@ -96,6 +96,10 @@ def _review(context: MigrationContext, script: MigrationScript, config: Config) 
     if isinstance(metadata, (list, tuple)):
         metadata = metadata[0] if metadata else None
     _warn_unnamed_constraints(metadata, config)
+    if metadata is not None:
+        from .enums import review_enums
+
+        review_enums(context, metadata, upgrade_ops, downgrade_ops)
     if upgrade_ops.is_empty():
         _explain_no_changes(context, metadata)
 

@@ -273,19 +273,29 @@ def revision(directory: str | None, autogenerate: bool, **options: Any) -> None:
     help="Answer a rename question in advance (table.old_column:new_column or old_table:new_table)",
 )
 @click.option("--no-input", is_flag=True, help="Ask nothing; possible renames stay drop + add")
+@click.option("--dry-run", is_flag=True, help="Print the revision instead of writing it")
 @reports_errors
 def migrate(
     directory: str | None,
     x_arg: tuple[str, ...],
     renames: tuple[str, ...],
     no_input: bool,
+    dry_run: bool,
     **options: Any,
 ) -> None:
     """Autogenerate a new revision file (alias for 'revision --autogenerate')."""
-    script = api.migrate(
-        _directory(directory), x_arg=_x_args(x_arg), renames=renames,
-        confirm_rename=_rename_prompt(no_input), **options,
+    arguments = dict(
+        x_arg=_x_args(x_arg), renames=renames, confirm_rename=_rename_prompt(no_input), **options
     )
+    if dry_run:
+        text = api.migrate_dry_run(_directory(directory), **arguments)
+        if text is None:
+            click.echo("No changes in schema detected.", err=True)
+            return
+        click.echo(text, nl=False)
+        _lint_written(text)
+        return
+    script = api.migrate(_directory(directory), **arguments)
     _report_written(script)
     _lint_written(script)
 
@@ -528,11 +538,13 @@ def _rename_prompt(no_input: bool) -> Callable[[str], bool] | None:
 
 
 def _lint_written(script: Any) -> None:
-    """Show the lint findings of a revision just written, so they are seen now."""
-    if script is None or not getattr(script, "path", None):
-        return
+    """Show the lint findings of a revision just written (or its text), so they are seen now."""
     from .extension import get_state
-    from .lint import lint_files
+    from .lint import lint_files, lint_source
     from .lint.targets import backends_of
 
-    _echo_findings(lint_files([script.path], backends_of(get_state().db)), err=True)
+    backends = backends_of(get_state().db)
+    if isinstance(script, str):
+        _echo_findings(lint_source(script, "(dry run)", backends), err=True)
+    elif script is not None and getattr(script, "path", None):
+        _echo_findings(lint_files([script.path], backends), err=True)

@@ -89,6 +89,11 @@ def configure_options(
     options["process_revision_directives"] = skip_empty_revisions(
         review_hook(user_hook, config), autogenerate, bind_count
     )
+    from flask import current_app
+
+    from .autogen_options import autogenerate_options
+
+    autogenerate_options(current_app.config, options)
     if dialect_name == "sqlite":
         # SQLite has almost no ALTER TABLE; batch mode rebuilds the table.
         options["render_as_batch"] = True

@@ -64,6 +64,22 @@ OPTIONS: dict[str, Option] = {
         Option("directory", "migrations", str, "Folder that holds alembic.ini, env.py and versions/."),
         Option("compare_type", True, parse_bool, "Autogenerate compares column types."),
         Option("render_as_batch", True, parse_bool, "Autogenerate writes batch operations."),
+        Option(
+            "compare_server_default", True, parse_bool,
+            "Autogenerate compares server defaults of columns.",
+        ),
+        Option(
+            "ignore_tables", ["spatial_ref_sys"], parse_list,
+            "Tables autogenerate leaves alone (names or patterns such as tmp_*).",
+        ),
+        Option(
+            "schemas", [], parse_list,
+            "Schemas autogenerate compares besides the default one.",
+        ),
+        Option(
+            "format_revisions", "auto", str,
+            "Command run on each new revision file ({path}); auto: ruff format when installed.",
+        ),
     ]
 }
 
