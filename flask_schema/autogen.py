@@ -100,7 +100,9 @@ def _review(context: MigrationContext, script: MigrationScript, config: Config) 
         from .enums import review_enums
 
         review_enums(context, metadata, upgrade_ops, downgrade_ops)
-    if upgrade_ops.is_empty():
+    # With several databases one may rightly have no changes; explain only a single one.
+    single_database = context.opts.get("upgrade_token", "upgrades") == "upgrades"
+    if upgrade_ops.is_empty() and single_database:
         _explain_no_changes(context, metadata)
 
 

@@ -489,8 +489,8 @@ def _echo_findings(findings: Sequence[Any], err: bool = False) -> None:
 @directory_option
 @click.option("--all", "all_revisions", is_flag=True, help="Check every revision of the history")
 @click.option(
-    "--backend", default=None,
-    help="Check as for this database (postgresql, mysql, sqlite) instead of the app's",
+    "--backend", default=None, type=click.Choice(["postgresql", "mysql", "mariadb", "sqlite"]),
+    help="Check as for this database instead of the app's",
 )
 @click.option("--rules", "list_rules", is_flag=True, help="List the rules and what each costs")
 @click.argument("revisions", required=False)

@@ -130,3 +130,14 @@ def test_lint_all_range_one_and_allow(app: Flask, tmp_path: Path) -> None:
     (versions / "b2_hazards.py").write_text(text)
     clean = runner.invoke(args=["db", "lint", "b2", "--backend", "postgresql"])
     assert clean.exit_code == 0 and "0 error(s), 0 warning(s)" in clean.output
+
+
+def test_bad_rename_and_backend_are_one_line(app: Flask, tmp_path: Path) -> None:
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["db", "init"]).exit_code == 0
+    result = runner.invoke(args=["db", "migrate", "--rename", "person.name", "--no-input"])
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: --rename 'person.name' is not of the form")
+    assert list((tmp_path / "migrations" / "versions").iterdir()) == []
+    wrong = runner.invoke(args=["db", "lint", "--backend", "oracle"])
+    assert wrong.exit_code == 2 and "Traceback" not in wrong.output
