@@ -119,7 +119,13 @@ def sqlite_rebuild_guard(connection: Connection) -> Iterator[None]:
         yield
         return
     connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+    still_on = bool(connection.exec_driver_sql("PRAGMA foreign_keys").scalar())
     connection.commit()
+    if still_on:  # the driver keeps a transaction open (sqlite3 autocommit=False)
+        log.warning(
+            "SQLite foreign keys could not be turned off (the driver holds a transaction open): "
+            "a batch rebuild here can delete rows of child tables."
+        )
     try:
         yield
     finally:

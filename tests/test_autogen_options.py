@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from project import Project
 
+from flask_schema.autogen_options import autogenerate_options
 from flask_schema.formatting import formatter_command
 
 USER = """
@@ -52,3 +53,28 @@ def test_formatter_command_settings() -> None:
     assert formatter_command("fmt {path} --check", "r.py") == ["fmt", "r.py", "--check"]
     auto = formatter_command("auto", "r.py")
     assert auto is not None and auto[1:] == ["format", "--quiet", "r.py"]
+
+
+def test_options_from_config_keys() -> None:
+    user_hook_calls: list[str] = []
+
+    def user_hook(name: object, type_: str, parents: object) -> bool:
+        user_hook_calls.append(str(name))
+        return name != "secret"
+
+    options: dict[str, object] = {"include_name": user_hook}
+    autogenerate_options(
+        {"MIGRATE_SCHEMAS": "billing, audit", "MIGRATE_COMPARE_SERVER_DEFAULT": "false"}, options
+    )
+    assert options["compare_server_default"] is False and options["include_schemas"] is True
+    include = options["include_name"]
+    assert callable(include)
+    assert include("spatial_ref_sys", "table", {}) is False  # ignored by default
+    assert include("billing", "schema", {}) is True
+    assert include("scratch", "schema", {}) is False
+    assert include(None, "schema", {}) is True  # the default schema
+    assert include("secret", "table", {}) is False and "secret" in user_hook_calls
+
+    plain: dict[str, object] = {}
+    autogenerate_options({"MIGRATE_IGNORE_TABLES": ""}, plain)
+    assert plain == {"compare_server_default": True}

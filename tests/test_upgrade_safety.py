@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from alembic.operations.ops import DropColumnOp, DropTableOp
 from project import Project
 
-from flask_schema.safety import _count_rows, _count_values
+from flask_schema.safety import _count_rows, _count_values, sqlite_rebuild_guard
 
 FOREIGN_KEYS_ON = """
 from sqlalchemy import event
@@ -142,4 +144,26 @@ def test_nothing_is_said_when_nothing_is_lost(tmp_path: Path) -> None:
         assert _count_rows(connection, DropTableOp("note")) == "Dropping table note discards 1 row(s)."
         connection.execute(sa.text("DELETE FROM note"))
         assert _count_rows(connection, DropTableOp("note")) is None
+    engine.dispose()
+
+
+def test_rebuild_guard_restores_foreign_keys_and_warns_when_it_cannot(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(logging.getLogger("flask_schema"), "propagate", True)
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    with engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+        connection.commit()
+        with sqlite_rebuild_guard(connection):
+            assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 0
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert "could not be turned off" not in caplog.text
+
+        # A caller's connection already inside a transaction cannot change the pragma.
+        connection.exec_driver_sql("CREATE TABLE t (id INTEGER PRIMARY KEY)")
+        connection.exec_driver_sql("INSERT INTO t VALUES (1)")
+        with sqlite_rebuild_guard(connection):
+            assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert "can delete rows of child tables" in caplog.text
     engine.dispose()
