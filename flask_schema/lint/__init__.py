@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 
 from . import columns, constraints, indexes, statements, tables
 from .model import ERROR, WARNING, Finding, LintContext, Operation, Rule
-from .revision import read_revision
+from .revision import RevisionSource, read_revision
 
 #: Every rule, in the order findings are reported for one operation.
 RULES: list[Rule] = [
@@ -66,10 +66,9 @@ def lint_source(
     return sorted(findings, key=lambda finding: finding.line)
 
 
-def _check(operation: Operation, context: LintContext, revision: object, path: str) -> list[Finding]:
-    from .revision import RevisionSource
-
-    assert isinstance(revision, RevisionSource)
+def _check(
+    operation: Operation, context: LintContext, revision: RevisionSource, path: str
+) -> list[Finding]:
     found = []
     for rule in RULES:
         message = rule.check(operation, context)
@@ -89,10 +88,7 @@ def _remember_new_tables(operation: Operation, new_tables: set[str]) -> None:
         new_tables.add(operation.new_name.lower())
 
 
-def _bad_suppressions(revision: object, path: str) -> list[Finding]:
-    from .revision import RevisionSource
-
-    assert isinstance(revision, RevisionSource)
+def _bad_suppressions(revision: RevisionSource, path: str) -> list[Finding]:
     found = []
     for item in revision.suppressions:
         unknown = sorted(item.rule_ids - set(RULES_BY_ID))
