@@ -6,9 +6,13 @@ import os
 import pty
 import select
 import subprocess
+import sys
 
+import pytest
 import sqlalchemy as sa
 from project import FLASK, Project
+
+from flask_schema.cli import _rename_prompt
 
 V1 = """
 class Person(db.Model):
@@ -108,9 +112,10 @@ def test_renames_keep_data(project: Project) -> None:
     ]
     rows(project, "UPDATE person SET years = id + 1900")
 
-    # In advance for the table; no input for the column: drop + add, a warning and a comment.
+    # In advance for the table; no answer for the column: drop + add, a warning and a comment.
     project.write_app(V3)
-    result = project.db("migrate", "-m", "table", "--rename", "person:people", "--no-input")
+    # (The subprocess has no terminal, which acts as --no-input does.)
+    result = project.db("migrate", "-m", "table", "--rename", "person:people")
     assert ("Possible rename of people.years to people.birth_year written as a drop and an add"
             in result.stderr)
     assert "--rename people.years:birth_year" in result.stderr
@@ -127,3 +132,11 @@ def test_renames_keep_data(project: Project) -> None:
     # Both directions: the downgrade renames back and keeps the names.
     project.db("downgrade", "-1")
     assert rows(project, "SELECT id, full_name FROM person ORDER BY id") == [(1, "Ada"), (2, "Alan")]
+
+
+def test_prompt_only_on_a_terminal_without_no_input(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
+    assert _rename_prompt(no_input=True) is None
+    assert callable(_rename_prompt(no_input=False))
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: False)
+    assert _rename_prompt(no_input=False) is None
