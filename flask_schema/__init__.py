@@ -28,6 +28,7 @@ from .api import (
     stamp,
     upgrade,
 )
+from .autogen import NAMING_CONVENTION
 from .errors import (
     BackupError,
     ChangesDetected,
@@ -53,6 +54,7 @@ __all__ = [
     "MigrateState",
     "MigrationsFolderError",
     "MultipleHeadsError",
+    "NAMING_CONVENTION",
     "RevisionError",
     "alembic_version",
     "backups",

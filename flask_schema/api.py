@@ -280,12 +280,17 @@ def revision(
     rev_id: str | None = None,
     depends_on: str | None = None,
     x_arg: Sequence[str] = (),
+    attributes: dict[str, Any] | None = None,
 ) -> Script | None:
-    """Write a new revision file; return it, or ``None`` if autogenerate found nothing."""
+    """Write a new revision file; return it, or ``None`` if autogenerate found nothing.
+
+    ``attributes`` go to ``config.attributes`` for the environment's hooks.
+    """
     from alembic import command
 
     flags = ["autogenerate"] if autogenerate else []
     config = _existing_config(directory, x_arg=x_arg, flags=flags)
+    config.attributes.update(attributes or {})
     with translate_errors():
         result = command.revision(
             config,
@@ -299,9 +304,14 @@ def revision(
             rev_id=rev_id,
             depends_on=depends_on,
         )
-    if isinstance(result, list):
-        return result[-1] if result else None
-    return result
+    script = (result[-1] if result else None) if isinstance(result, list) else result
+    if script is not None and not sql and getattr(script, "path", None):
+        from flask import current_app
+
+        from .formatting import format_revision
+
+        format_revision(script.path, current_app.config)
+    return script
 
 
 def migrate(
@@ -315,8 +325,18 @@ def migrate(
     rev_id: str | None = None,
     x_arg: Sequence[str] = (),
     depends_on: str | None = None,
+    renames: Sequence[str] = (),
+    confirm_rename: Callable[[str], bool] | None = None,
 ) -> Script | None:
-    """Autogenerate a revision from the models; ``None`` when nothing changed."""
+    """Autogenerate a revision from the models; ``None`` when nothing changed.
+
+    A column or table that looks renamed is written as a rename when
+    ``renames`` names it (``table.old:new`` or ``old_table:new_table``) or
+    ``confirm_rename`` (given the question) returns true; else as a drop
+    and an add, with a warning.
+    """
+    from .autogen import CONFIRM_ATTRIBUTE, RENAMES_ATTRIBUTE, parse_renames
+
     return revision(
         directory,
         message,
@@ -329,6 +349,7 @@ def migrate(
         rev_id=rev_id,
         depends_on=depends_on,
         x_arg=x_arg,
+        attributes={RENAMES_ATTRIBUTE: parse_renames(renames), CONFIRM_ATTRIBUTE: confirm_rename},
     )
 
 
@@ -581,3 +602,47 @@ def backups() -> list[Backup]:
     from .backup import backup_directory, list_backups
 
     return list_backups(backup_directory(current_app))
+
+def lint(
+    directory: str | None = None,
+    revisions: str | None = None,
+    all_revisions: bool = False,
+    backend: str | None = None,
+) -> tuple[list[Script], list[Any]]:
+    """Check revisions for operations that lock or break a live database.
+
+    By default the revisions the database has not applied yet are checked
+    (this reads the database); ``revisions`` names one revision or a
+    ``start:end`` range, and ``all_revisions`` checks the whole history.
+    Returns the revisions checked, oldest first, and the findings.
+    """
+    from .lint import lint_files
+    from .lint.targets import backends_of, in_range, pending
+
+    config = _existing_config(directory)
+    with translate_errors():
+        script = _script_directory(config)
+        if all_revisions:
+            chosen = in_range(script, ":")
+        elif revisions is not None:
+            chosen = in_range(script, revisions)
+        else:
+            chosen = pending(script, _read_current(config, script))
+    dialects = backends_of(get_state().db) if backend is None else backend
+    paths = [rev.path for rev in chosen]
+    return chosen, lint_files(paths, dialects, shared_new_tables=not all_revisions and revisions is None)
+
+
+def migrate_dry_run(directory: str | None = None, **options: Any) -> str | None:
+    """The revision :func:`migrate` would write, as text; no file is left behind.
+
+    Takes :func:`migrate`'s arguments. Returns ``None`` when nothing changed.
+    """
+    script = migrate(directory, **options)
+    if script is None:
+        return None
+    try:
+        with open(script.path, encoding="utf-8") as file:
+            return file.read()
+    finally:
+        os.remove(script.path)

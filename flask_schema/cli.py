@@ -278,10 +278,36 @@ def revision(directory: str | None, autogenerate: bool, **options: Any) -> None:
 @db_group.command()
 @_revision_options
 @x_arg_option
+@click.option(
+    "--rename", "renames", multiple=True, metavar="TABLE.OLD:NEW",
+    help="Answer a rename question in advance (table.old_column:new_column or old_table:new_table)",
+)
+@click.option("--no-input", is_flag=True, help="Ask nothing; possible renames stay drop + add")
+@click.option("--dry-run", is_flag=True, help="Print the revision instead of writing it")
 @reports_errors
-def migrate(directory: str | None, x_arg: tuple[str, ...], **options: Any) -> None:
+def migrate(
+    directory: str | None,
+    x_arg: tuple[str, ...],
+    renames: tuple[str, ...],
+    no_input: bool,
+    dry_run: bool,
+    **options: Any,
+) -> None:
     """Autogenerate a new revision file (alias for 'revision --autogenerate')."""
-    _report_written(api.migrate(_directory(directory), x_arg=_x_args(x_arg), **options))
+    arguments = dict(
+        x_arg=_x_args(x_arg), renames=renames, confirm_rename=_rename_prompt(no_input), **options
+    )
+    if dry_run:
+        text = api.migrate_dry_run(_directory(directory), **arguments)
+        if text is None:
+            click.echo("No changes in schema detected.", err=True)
+            return
+        click.echo(text, nl=False)
+        _lint_written(text)
+        return
+    script = api.migrate(_directory(directory), **arguments)
+    _report_written(script)
+    _lint_written(script)
 
 
 @db_group.command()
@@ -520,3 +546,80 @@ def _size(size: int) -> str:
             return f"{value:.1f} {unit}"
         value /= 1024
     return f"{value:.1f} GiB"
+
+def _relative(path: str) -> str:
+    try:
+        return os.path.relpath(path)
+    except ValueError:  # another drive on Windows
+        return path
+
+
+def _echo_findings(findings: Sequence[Any], err: bool = False) -> None:
+    for finding in findings:
+        finding = type(finding)(**{**finding.__dict__, "path": _relative(finding.path)})
+        click.echo(finding.format(), err=err)
+
+
+@db_group.command()
+@directory_option
+@click.option("--all", "all_revisions", is_flag=True, help="Check every revision of the history")
+@click.option(
+    "--backend", default=None, type=click.Choice(["postgresql", "mysql", "mariadb", "sqlite"]),
+    help="Check as for this database instead of the app's",
+)
+@click.option("--rules", "list_rules", is_flag=True, help="List the rules and what each costs")
+@click.argument("revisions", required=False)
+@reports_errors
+def lint(
+    directory: str | None,
+    all_revisions: bool,
+    backend: str | None,
+    list_rules: bool,
+    revisions: str | None,
+) -> None:
+    """Check revisions for operations that lock or break a live database.
+
+    Without REVISIONS, checks the revisions not applied yet; REVISIONS is
+    one revision or a range such as abc123:head.
+    """
+    from .lint import ERROR, RULES
+
+    if list_rules:
+        for rule in RULES:
+            click.echo(f"{rule.id} ({rule.severity}): {rule.summary}.\n    cost: {rule.cost}.\n"
+                       f"    safer: {rule.hint}")
+        return
+    checked, findings = api.lint(_directory(directory), revisions, all_revisions, backend)
+    _echo_findings(findings)
+    errors = sum(1 for finding in findings if finding.severity == ERROR)
+    click.echo(
+        f"{len(checked)} revision(s) checked: {errors} error(s), "
+        f"{len(findings) - errors} warning(s).",
+        err=True,
+    )
+    if errors:
+        sys.exit(1)
+
+
+def _rename_prompt(no_input: bool) -> Callable[[str], bool] | None:
+    """Ask on a terminal; with --no-input or no terminal, ask nothing."""
+    if no_input or not sys.stdin.isatty():
+        return None
+
+    def confirm(question: str) -> bool:
+        return click.confirm(question, default=False)
+
+    return confirm
+
+
+def _lint_written(script: Any) -> None:
+    """Show the lint findings of a revision just written (or its text), so they are seen now."""
+    from .extension import get_state
+    from .lint import lint_files, lint_source
+    from .lint.targets import backends_of
+
+    backends = backends_of(get_state().db)
+    if isinstance(script, str):
+        _echo_findings(lint_source(script, "(dry run)", backends), err=True)
+    elif script is not None and getattr(script, "path", None):
+        _echo_findings(lint_files([script.path], backends), err=True)

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from .extension import MigrateState, get_state
+from .safety import install_drop_notices, sqlite_rebuild_guard
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -50,6 +51,7 @@ def run_env(multidb: bool = False) -> None:
     from alembic import context
 
     state = get_state()
+    install_drop_notices()
     binds = bind_keys(state.db) if multidb else [None]
     if context.is_offline_mode():
         _run_offline(context, state, binds, multidb)
@@ -86,9 +88,16 @@ def configure_options(
     options = state.configure_args
     user_hook = options.pop("process_revision_directives", None)
     autogenerate = bool(getattr(config.cmd_opts, "autogenerate", False))
+    from .autogen import review_hook
+
     options["process_revision_directives"] = skip_empty_revisions(
-        user_hook, autogenerate, bind_count
+        review_hook(user_hook, config), autogenerate, bind_count
     )
+    from flask import current_app
+
+    from .autogen_options import autogenerate_options
+
+    autogenerate_options(current_app.config, options)
     if dialect_name == "sqlite":
         # SQLite has almost no ALTER TABLE; batch mode rebuilds the table.
         options["render_as_batch"] = True
@@ -154,7 +163,7 @@ def _run_online(
                 **options,
             )
             backup_if_pending(context, connection, key)
-            with context.begin_transaction():
+            with sqlite_rebuild_guard(connection), context.begin_transaction():
                 _run(context, key, multidb)
             heads = context.get_context().get_current_heads()
             config.attributes.setdefault(HEADS_ATTRIBUTE, {})[key] = tuple(heads)

@@ -72,6 +72,22 @@ OPTIONS: dict[str, Option] = {
         Option("backup", False, parse_bool, "upgrade and downgrade back up each database first."),
         Option("backup_dir", None, str, "Folder for backups (default: <instance folder>/backups)."),
         Option("backup_keep", 10, int, "Backups kept per database, newest first; 0 keeps all."),
+        Option(
+            "compare_server_default", True, parse_bool,
+            "Autogenerate compares server defaults of columns.",
+        ),
+        Option(
+            "ignore_tables", ["spatial_ref_sys"], parse_list,
+            "Tables autogenerate leaves alone (names or patterns such as tmp_*).",
+        ),
+        Option(
+            "schemas", [], parse_list,
+            "Schemas autogenerate compares besides the default one.",
+        ),
+        Option(
+            "format_revisions", "auto", str,
+            "Command run on each new revision file ({path}); auto: ruff format when installed.",
+        ),
     ]
 }
 

@@ -1,0 +1,115 @@
+"""Rules for changes to columns of tables that already hold rows."""
+
+from __future__ import annotations
+
+import re
+
+from .model import ERROR, WARNING, LintContext, Operation, rule
+
+
+def _where(operation: Operation) -> str:
+    return f"{operation.table}.{operation.column}"
+
+
+@rule(
+    "add-not-null-column",
+    ERROR,
+    "NOT NULL column added to an existing table without a server default",
+    "add the column nullable (or with server_default=...), backfill it in batches, "
+    "then set NOT NULL in a later revision.",
+    cost="fails as soon as the table has a row (SQLite refuses it even when empty)",
+)
+def add_not_null_column(operation: Operation, context: LintContext) -> str | None:
+    if (
+        operation.kind == "add_column"
+        and operation.nullable is False
+        and not operation.server_default
+        and not context.is_new(operation.table)
+    ):
+        return (
+            f"Adding NOT NULL column {_where(operation)} without a server default "
+            "fails on a table with rows."
+        )
+    return None
+
+
+@rule(
+    "drop-column",
+    ERROR,
+    "column dropped",
+    "first release code that no longer reads or writes the column, then drop it in a later "
+    "deploy; keep a backup if the data may be needed.",
+    cost="PostgreSQL: short exclusive lock; MySQL: in-place table rebuild; SQLite: table rebuild; "
+    "the data is gone and the running release fails on the missing column",
+)
+def drop_column(operation: Operation, context: LintContext) -> str | None:
+    if operation.kind == "drop_column" and not context.is_new(operation.table):
+        return f"Dropping column {_where(operation)} deletes its data and breaks code still using it."
+    return None
+
+
+@rule(
+    "rename-column",
+    ERROR,
+    "column renamed",
+    "add the new column, write to both, backfill, move reads, then drop the old one "
+    "(or allow this rule when the old release is stopped before the upgrade).",
+    cost="a quick catalog change, but the old release fails at once during a rolling deploy",
+)
+def rename_column(operation: Operation, context: LintContext) -> str | None:
+    if operation.kind == "rename_column" and not context.is_new(operation.table):
+        return (
+            f"Renaming column {_where(operation)} to {operation.new_name} breaks the release "
+            "still running during a rolling deploy."
+        )
+    return None
+
+
+_VARCHAR = re.compile(
+    r"(?:sa\.)?(?:String|VARCHAR|Unicode)\((?:length=)?(\d+)\)"
+    r"|(?:sa\.)?(?:Text|TEXT|UnicodeText)\(\)"
+)
+
+
+def _widens_text(operation: Operation) -> bool:
+    """VARCHAR(n) to a longer VARCHAR or TEXT: PostgreSQL changes only the catalog."""
+    old = _VARCHAR.fullmatch((operation.existing_type or "").strip())
+    new = _VARCHAR.fullmatch((operation.type_ or "").strip())
+    if old is None or new is None or old.group(1) is None:
+        return False
+    return new.group(1) is None or int(new.group(1)) >= int(old.group(1))
+
+
+@rule(
+    "alter-column-type",
+    ERROR,
+    "column type changed",
+    "add a column of the new type, backfill it in batches, switch the code, then drop the old "
+    "column (on PostgreSQL, widening VARCHAR or changing it to TEXT is safe).",
+    cost="PostgreSQL: ACCESS EXCLUSIVE lock while the table and its indexes are rewritten; "
+    "MySQL: table copy that blocks writes; SQLite: table rebuild",
+)
+def alter_column_type(operation: Operation, context: LintContext) -> str | None:
+    if operation.kind != "alter_type" or context.is_new(operation.table):
+        return None
+    if context.backend == "postgresql" and _widens_text(operation):
+        return None
+    change = f" to {operation.type_}" if operation.type_ else ""
+    return f"Changing the type of {_where(operation)}{change} rewrites the table while holding a lock."
+
+
+@rule(
+    "set-not-null",
+    WARNING,
+    "existing column made NOT NULL",
+    "backfill NULLs first; on PostgreSQL add CHECK (col IS NOT NULL) NOT VALID, VALIDATE it, "
+    "then SET NOT NULL, which then skips the scan.",
+    cost="PostgreSQL: ACCESS EXCLUSIVE lock during a full scan; fails if a NULL remains",
+)
+def set_not_null(operation: Operation, context: LintContext) -> str | None:
+    if operation.kind == "set_not_null" and not context.is_new(operation.table):
+        return f"Making {_where(operation)} NOT NULL scans the whole table under a lock and fails on NULLs."
+    return None
+
+
+RULES = [add_not_null_column, drop_column, rename_column, alter_column_type, set_not_null]

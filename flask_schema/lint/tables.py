@@ -1,0 +1,38 @@
+"""Rules for tables that are dropped or renamed."""
+
+from __future__ import annotations
+
+from .model import ERROR, LintContext, Operation, rule
+
+
+@rule(
+    "drop-table",
+    ERROR,
+    "table dropped",
+    "stop using the table in a released version first, back it up, then drop it in a later deploy.",
+    cost="exclusive lock for a moment; every row is gone and the running release fails on it",
+)
+def drop_table(operation: Operation, context: LintContext) -> str | None:
+    if operation.kind == "drop_table" and not context.is_new(operation.table):
+        return f"Dropping table {operation.table} deletes its rows and breaks code still using it."
+    return None
+
+
+@rule(
+    "rename-table",
+    ERROR,
+    "table renamed",
+    "create the new table (or a view with the old name) and move code over in steps "
+    "(or allow this rule when the old release is stopped before the upgrade).",
+    cost="a quick catalog change, but the old release fails at once during a rolling deploy",
+)
+def rename_table(operation: Operation, context: LintContext) -> str | None:
+    if operation.kind == "rename_table" and not context.is_new(operation.table):
+        return (
+            f"Renaming table {operation.table} to {operation.new_name} breaks the release still "
+            "running during a rolling deploy."
+        )
+    return None
+
+
+RULES = [drop_table, rename_table]
