@@ -86,6 +86,8 @@ def _review(context: MigrationContext, script: MigrationScript, config: Config) 
     answers: dict[str, str] = config.attributes.get(RENAMES_ATTRIBUTE, {})
     confirm: Confirm | None = config.attributes.get(CONFIRM_ATTRIBUTE)
     used: set[str] = set()
+    for ops in (upgrade_ops, downgrade_ops):
+        _drop_indexes_with_their_tables(ops.ops)
     _review_tables(upgrade_ops.ops, downgrade_ops.ops, answers, confirm, used)
     for table_ops in list(upgrade_ops.ops):
         if _is_modify(table_ops):
@@ -104,6 +106,28 @@ def _review(context: MigrationContext, script: MigrationScript, config: Config) 
     single_database = context.opts.get("upgrade_token", "upgrades") == "upgrades"
     if upgrade_ops.is_empty() and single_database:
         _explain_no_changes(context, metadata)
+
+
+def _drop_indexes_with_their_tables(ops: list[MigrateOperation]) -> None:
+    """Leave out index drops on tables the same revision drops.
+
+    Autogenerate drops a table's indexes before the table. MariaDB and MySQL
+    refuse to drop an index that backs a foreign key, so such a downgrade
+    fails there; dropping the table removes its indexes on every database.
+    """
+    from alembic.operations.ops import DropIndexOp, DropTableOp
+
+    dropped = {(op.schema, op.table_name) for op in ops if isinstance(op, DropTableOp)}
+    if not dropped:
+        return
+
+    for op in list(ops):
+        if _is_modify(op) and (op.schema, op.table_name) in dropped:
+            op.ops = [inner for inner in op.ops if not isinstance(inner, DropIndexOp)]
+            if not op.ops:
+                ops.remove(op)
+        elif isinstance(op, DropIndexOp) and (op.schema, op.table_name) in dropped:
+            ops.remove(op)
 
 
 # -- renamed columns ---------------------------------------------------------------
