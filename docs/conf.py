@@ -22,6 +22,7 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx_click",
     "flask_schema_options",
+    "flask_schema_lint_rules",
 ]
 
 exclude_patterns = ["_build", "examples"]

@@ -278,3 +278,28 @@ def test_backup_page(sqlite_project: Project) -> None:
     listing = out.split("Restore it with:")[1]
     assert "DATABASE" in listing and "default" in listing
     assert project.version() == {head_of(project)}
+
+
+def test_safety_page_lint_example(sqlite_project: Project) -> None:
+    project = sqlite_project
+    shutil.copy(EXAMPLES / "quickstart" / "app.py", project.path)
+    run_script(project, EXAMPLES / "quickstart" / "quickstart.sh")
+    head = head_of(project)
+    versions = project.path / "migrations" / "versions"
+
+    def use(example: str) -> subprocess.CompletedProcess[str]:
+        source = (EXAMPLES / "lint" / example).read_text().replace('"0001"', repr(head))
+        (versions / "5e1f0a9b7c21_add_email.py").write_text(source)
+        return subprocess.run(
+            ["bash", str(EXAMPLES / "lint" / "lint.sh")],
+            cwd=project.path,
+            env=project.env({"PATH": os.pathsep.join([str(Path(FLASK).parent), os.environ["PATH"]])}),
+            capture_output=True, text=True, timeout=120,
+        )
+
+    unsafe = use("add_email.py")
+    assert unsafe.returncode == 1, unsafe.stdout + unsafe.stderr
+    assert "add-not-null-column" in unsafe.stdout and "index-not-concurrent" in unsafe.stdout
+    safe = use("add_email_safely.py")
+    assert safe.returncode == 0, safe.stdout + safe.stderr
+    assert "error" not in safe.stdout
