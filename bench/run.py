@@ -68,6 +68,7 @@ with app.app.app_context(), app.db.engine.connect() as c:
 class Sample:
     seconds: float
     max_rss_mb: float
+    cpu_seconds: float = float("nan")
 
 
 @dataclass
@@ -85,6 +86,10 @@ class Stats:
     @property
     def high(self) -> float:
         return max(s.seconds for s in self.samples)
+
+    @property
+    def cpu(self) -> float:
+        return statistics.median(s.cpu_seconds for s in self.samples)
 
     @property
     def rss(self) -> float:
@@ -121,7 +126,7 @@ def run_once(command: Command) -> Sample:
             )
     if command.after is not None:
         command.after()
-    return Sample(elapsed, usage.ru_maxrss / 1024)
+    return Sample(elapsed, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime)
 
 
 def run_checked(argv: Sequence[str], cwd: Path, env: dict[str, str]) -> str:
@@ -527,6 +532,12 @@ def _seconds(stats: Stats | None) -> str:
     return f"{stats.median:.3f} s ({stats.low:.2f}-{stats.high:.2f})"
 
 
+def _ratio(ours: float, theirs: float) -> str:
+    if ours != ours or theirs != theirs or not theirs:  # NaN or zero: not measured
+        return "-"
+    return f"{ours / theirs:.2f}"
+
+
 def _mb(stats: Stats | None) -> str:
     if stats is None or stats.rss != stats.rss:  # NaN: not measured
         return "-"
@@ -536,16 +547,21 @@ def _mb(stats: Stats | None) -> str:
 def table(rows: Sequence[Row]) -> str:
     lines = [
         "| scenario | command | flask_schema | Flask-Migrate | floor | fs / FM | fs / floor "
-        "| peak MB fs / FM / floor |",
-        "|---|---|---|---|---|---|---|---|",
+        "| CPU s fs / FM / floor | CPU fs / FM | CPU fs / floor | peak MB fs / FM / floor |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
-        vs_floor = f"{row.ours.median / row.floor.median:.2f}" if row.floor else "-"
+        floor = row.floor
+        cpu = [f"{stats.cpu:.2f}" if stats is not None and stats.cpu == stats.cpu else "-"
+               for stats in (row.ours, row.theirs, floor)]
         lines.append(
             f"| {row.scenario} | {row.command} | {_seconds(row.ours)} | {_seconds(row.theirs)} | "
-            f"{row.floor_name + ': ' if row.floor else ''}{_seconds(row.floor)} | "
-            f"{row.ours.median / row.theirs.median:.2f} | {vs_floor} | "
-            f"{_mb(row.ours)} / {_mb(row.theirs)} / {_mb(row.floor)} |"
+            f"{row.floor_name + ': ' if floor else ''}{_seconds(floor)} | "
+            f"{_ratio(row.ours.median, row.theirs.median)} | "
+            f"{_ratio(row.ours.median, floor.median) if floor else '-'} | "
+            f"{' / '.join(cpu)} | {_ratio(row.ours.cpu, row.theirs.cpu)} | "
+            f"{_ratio(row.ours.cpu, floor.cpu) if floor else '-'} | "
+            f"{_mb(row.ours)} / {_mb(row.theirs)} / {_mb(floor)} |"
         )
     return "\n".join(lines)
 
@@ -554,6 +570,8 @@ def report(rows: Sequence[Row], mode: str, backend: str, repetitions: int | None
     reps = repetitions or SIZES[mode]["repetitions"]
     header = [
         f"Mode: {mode}, {reps} repetitions per command (median, min-max), backend {backend}.",
+        "Wall-clock seconds of the whole process; CPU is the child's user+system time, "
+        "steadier than wall time on a busy machine.",
         f"Machine: {machine(backend)}.",
         "Versions: " + ", ".join(f"{name} {value}" for name, value in versions().items()) + ".",
         f"Date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.",

@@ -93,9 +93,9 @@ def _existing_config(
 
 
 def _script_directory(config: Config) -> ScriptDirectory:
-    from alembic.script import ScriptDirectory
+    from .revision_headers import script_directory
 
-    return ScriptDirectory.from_config(config)
+    return script_directory(config)
 
 
 @contextmanager
@@ -348,12 +348,12 @@ def upgrade(
 
     With ``sql=True`` nothing runs: the SQL is returned as a string.
     """
-    from alembic import command
+    from . import revision_headers
 
     buffer = io.StringIO() if sql else None
     config = _existing_config(directory, x_arg=x_arg, output_buffer=buffer)
     with translate_errors():
-        command.upgrade(config, revision, sql=sql, tag=tag)
+        revision_headers.upgrade(config, revision, sql=sql, tag=tag)
         if buffer is not None:
             return buffer.getvalue()
         return _heads_after(config, _script_directory(config))
@@ -367,14 +367,14 @@ def downgrade(
     x_arg: Sequence[str] = (),
 ) -> Heads | str:
     """Downgrade to ``revision``; return the revisions now current per database."""
-    from alembic import command
+    from . import revision_headers
 
     if sql and revision == "-1":
         revision = "head:-1"
     buffer = io.StringIO() if sql else None
     config = _existing_config(directory, x_arg=x_arg, output_buffer=buffer)
     with translate_errors():
-        command.downgrade(config, revision, sql=sql, tag=tag)
+        revision_headers.downgrade(config, revision, sql=sql, tag=tag)
         if buffer is not None:
             return buffer.getvalue()
         return _heads_after(config, _script_directory(config))
