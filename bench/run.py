@@ -424,6 +424,7 @@ def import_cost(repetitions: int) -> list[Row]:
         for tool in TOOLS:
             code = f"import flask, flask_sqlalchemy, sqlalchemy.orm\nimport {tool}"
             env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
+            env.pop("PYTHONDONTWRITEBYTECODE", None)  # measure a warm install, as users run it
             result = subprocess.run(
                 [sys.executable, "-X", "importtime", "-c", code],
                 env=env, capture_output=True, text=True, check=True,

@@ -8,7 +8,6 @@ now current, the heads. None of them prints or exits; failures raise a
 
 from __future__ import annotations
 
-import argparse
 import io
 import logging
 import os
@@ -53,6 +52,9 @@ def build_config(
     written by Flask-Migrate read ``cmd_opts.autogenerate``); ``x_arg`` are
     the ``-x`` values that ``context.get_x_argument()`` returns.
     """
+    # argparse costs milliseconds to import; only commands need it, not app start-up.
+    import argparse
+
     from .config import Config
 
     directory = str(directory) if directory is not None else get_state().directory
