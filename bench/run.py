@@ -44,6 +44,8 @@ POSTGRESQL = os.environ.get("FLASK_SCHEMA_BENCH_POSTGRESQL", "postgresql://postg
 
 # Floors: Python run in the folder of an app without any extension.
 IMPORT_APP = "import app"
+# The same, leaving the collector nothing to walk at exit (as flask_schema's CLI does).
+IMPORT_APP_NO_GC = "import app, gc; gc.freeze()"
 READ_VERSION = """\
 import app, sqlalchemy as sa
 with app.app.app_context(), app.db.engine.connect() as c:
@@ -323,11 +325,14 @@ def noop_upgrade(ws: Workspace, models: int) -> Plan:
         plan.commands[tool] = project.db("upgrade")
     ours = projects["flask_schema"]
     plan.commands["import app"] = floor.python(IMPORT_APP)
+    plan.commands["import app, no GC at exit"] = floor.python(IMPORT_APP_NO_GC)
     plan.commands["import app + read version"] = Command(
         [sys.executable, "-c", READ_VERSION], floor.folder, ours.env
     )
     plan.rows += [
         ("upgrade (at head)", "flask_schema", "flask_migrate", "import app", "import app"),
+        ("upgrade (at head)", "flask_schema", "flask_migrate", "import app, no GC at exit",
+         "import app, no GC at exit"),
         ("upgrade (at head)", "flask_schema", "flask_migrate", "import app + read version",
          "import app + read version"),
     ]
