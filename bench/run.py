@@ -184,17 +184,16 @@ class Database:
             engine.dispose()
 
     def reset(self) -> None:
-        """Make the database empty again (for runs that start from nothing)."""
+        """Make the database empty again (for runs that start from nothing).
+
+        On PostgreSQL the database is dropped and made again: dropping a
+        thousand tables in one statement runs out of lock slots.
+        """
         if self.backend == "sqlite":
             (self.folder / "bench.db").unlink(missing_ok=True)
             return
-        import sqlalchemy as sa
-
-        engine = self._admin(self.name)
-        with engine.connect() as connection:
-            connection.execute(sa.text("DROP SCHEMA public CASCADE"))
-            connection.execute(sa.text("CREATE SCHEMA public"))
-        engine.dispose()
+        self.drop()
+        self.create()
 
 
 # -- projects --------------------------------------------------------------------

@@ -42,7 +42,7 @@ HEADER_NAMES = ("revision", "down_revision", "branch_labels", "depends_on")
 _UNTRUSTED_NAMES = frozenset({"_alembic_source_encoding"})
 
 # Where the header ends: the first top-level def, class or decorator.
-_BODY_START = re.compile(r"^(?:async[ \t]+def|def|class|@)\b|^@", re.MULTILINE)
+_BODY_START = re.compile(r"^(?:async[ \t]+def\b|def\b|class\b|@)", re.MULTILINE)
 # A top-level line of the body other than a def, a comment, a blank line or
 # the ")" closing a def's parameters: it might run code at import.
 _TOP_LEVEL_CODE = re.compile(r"^(?![ \t\r\n]|$|(?:async[ \t]+)?def[ \t]|#|\))", re.MULTILINE)
@@ -53,7 +53,7 @@ _SUSPECT = re.compile(
 )
 _CODING = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)", re.MULTILINE)
 
-# JSON has no tuples; a header that was a tuple is stored as {"tuple": [...]}.
+#: A file's docstring (``doc``) and header names, with the values the module has.
 Header = dict[str, Any]
 
 
@@ -341,6 +341,7 @@ class HeaderCache:
                 os.unlink(temporary)
 
 
+# JSON has no tuples; a value that was a tuple is stored as {"tuple": [...]}.
 def _to_json(header: Header | None) -> Any:
     if header is None:
         return None

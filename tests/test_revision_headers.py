@@ -226,6 +226,8 @@ down_revision = None
         HEADER + "\ndef upgrade():\n    global revision\n",    # rebinding from a function
         HEADER + "\ndef upgrade():\n    pass\nprint('imported')\n",  # code after the defs
         HEADER + "from somewhere import *\n",                  # star import
+        HEADER + "\n@register\ndef upgrade():\n    pass\n",   # decorator runs at import
+        HEADER + "\nclass Helper:\n    pass\n",               # class body runs at import
         HEADER + "branch_labels = {'a'}\n",                    # not a string or tuple of strings
         '# -*- coding: latin-1 -*-\n' + HEADER,                # another encoding
         '"""unterminated\ndef upgrade():\n    pass\n',        # no header to read
