@@ -8,7 +8,6 @@ now current, the heads. None of them prints or exits; failures raise a
 
 from __future__ import annotations
 
-import argparse
 import io
 import logging
 import os
@@ -54,6 +53,9 @@ def build_config(
     written by Flask-Migrate read ``cmd_opts.autogenerate``); ``x_arg`` are
     the ``-x`` values that ``context.get_x_argument()`` returns.
     """
+    # argparse costs milliseconds to import; only commands need it, not app start-up.
+    import argparse
+
     from .config import Config
 
     directory = str(directory) if directory is not None else get_state().directory
@@ -97,9 +99,9 @@ def _existing_config(
 
 
 def _script_directory(config: Config) -> ScriptDirectory:
-    from alembic.script import ScriptDirectory
+    from .revision_headers import script_directory
 
-    return ScriptDirectory.from_config(config)
+    return script_directory(config)
 
 
 @contextmanager
@@ -410,14 +412,14 @@ def upgrade(
     to apply is backed up first, and ``on_backup`` receives each
     :class:`~flask_schema.backup.Backup` as soon as it is written.
     """
-    from alembic import command
+    from . import revision_headers
 
     buffer = io.StringIO() if sql else None
     config = _existing_config(directory, x_arg=x_arg, output_buffer=buffer)
     if not sql:
         _request_backup(config, backup, on_backup)
     with translate_errors():
-        command.upgrade(config, revision, sql=sql, tag=tag)
+        revision_headers.upgrade(config, revision, sql=sql, tag=tag)
         if buffer is not None:
             return buffer.getvalue()
         return _heads_after(config, _script_directory(config))
@@ -436,7 +438,7 @@ def downgrade(
 
     ``backup`` and ``on_backup`` work as in :func:`upgrade`.
     """
-    from alembic import command
+    from . import revision_headers
 
     if sql and revision == "-1":
         revision = "head:-1"
@@ -445,7 +447,7 @@ def downgrade(
     if not sql:
         _request_backup(config, backup, on_backup)
     with translate_errors():
-        command.downgrade(config, revision, sql=sql, tag=tag)
+        revision_headers.downgrade(config, revision, sql=sql, tag=tag)
         if buffer is not None:
             return buffer.getvalue()
         return _heads_after(config, _script_directory(config))

@@ -163,8 +163,10 @@ def _echo_heads(
 ) -> None:
     from alembic.script import ScriptDirectory
 
+    from .revision_headers import use_headers
+
     directory = directory or _directory(None)
-    script = ScriptDirectory(directory) if os.path.isdir(directory) else None
+    script = use_headers(ScriptDirectory(directory)) if os.path.isdir(directory) else None
     labelled = len(found) > 1
     for key, revisions in found.items():
         if verbose:
@@ -207,9 +209,22 @@ backup_option = click.option(
 @click.pass_context
 def db_group(ctx: click.Context, directory: str | None, x_arg: tuple[str, ...]) -> None:
     """Perform database migrations."""
+    _freeze_loaded_objects()
     if directory is not None:
         ctx.meta[DIRECTORY_META] = directory
     ctx.meta[X_ARG_META] = tuple(x_arg)
+
+
+def _freeze_loaded_objects() -> None:
+    """Leave the app's objects out of garbage collection for the rest of the command.
+
+    The app, its models and the libraries stay alive until the process ends;
+    without this the collector walks all of them again on every full
+    collection and once more at exit, about 0.1 s of each ``flask db`` run.
+    """
+    import gc
+
+    gc.freeze()
 
 
 @db_group.command("list-templates")
