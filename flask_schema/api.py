@@ -343,15 +343,19 @@ def upgrade(
     sql: bool = False,
     tag: str | None = None,
     x_arg: Sequence[str] = (),
+    lock: bool | None = None,
+    lock_timeout: float | None = None,
 ) -> Heads | str:
     """Upgrade to ``revision``; return the revisions now current per database.
 
     With ``sql=True`` nothing runs: the SQL is returned as a string.
+    ``lock``/``lock_timeout`` override the migration lock settings.
     """
     from alembic import command
 
     buffer = io.StringIO() if sql else None
     config = _existing_config(directory, x_arg=x_arg, output_buffer=buffer)
+    _mark_changing(config, "upgrade", lock, lock_timeout)
     with translate_errors():
         command.upgrade(config, revision, sql=sql, tag=tag)
         if buffer is not None:
@@ -365,6 +369,8 @@ def downgrade(
     sql: bool = False,
     tag: str | None = None,
     x_arg: Sequence[str] = (),
+    lock: bool | None = None,
+    lock_timeout: float | None = None,
 ) -> Heads | str:
     """Downgrade to ``revision``; return the revisions now current per database."""
     from alembic import command
@@ -373,6 +379,7 @@ def downgrade(
         revision = "head:-1"
     buffer = io.StringIO() if sql else None
     config = _existing_config(directory, x_arg=x_arg, output_buffer=buffer)
+    _mark_changing(config, "downgrade", lock, lock_timeout)
     with translate_errors():
         command.downgrade(config, revision, sql=sql, tag=tag)
         if buffer is not None:
@@ -474,12 +481,15 @@ def stamp(
     sql: bool = False,
     tag: str | None = None,
     purge: bool = False,
+    lock: bool | None = None,
+    lock_timeout: float | None = None,
 ) -> Heads | str:
     """Record ``revision`` (one or several) as current without running migrations."""
     from alembic import command
 
     buffer = io.StringIO() if sql else None
     config = _existing_config(directory, output_buffer=buffer)
+    _mark_changing(config, "stamp", lock, lock_timeout)
     revisions = [revision] if isinstance(revision, str) else list(revision)
     with translate_errors():
         command.stamp(config, revisions if len(revisions) > 1 else revisions[0], sql=sql,
@@ -498,12 +508,106 @@ def check(directory: str | None = None) -> None:
         command.check(config)
 
 
-def ensure_version(directory: str | None = None, sql: bool = False) -> str | None:
+def ensure_version(
+    directory: str | None = None,
+    sql: bool = False,
+    lock: bool | None = None,
+    lock_timeout: float | None = None,
+) -> str | None:
     """Create the version table if it does not exist yet."""
     from alembic import command
 
     buffer = io.StringIO() if sql else None
     config = _existing_config(directory, output_buffer=buffer)
+    _mark_changing(config, "ensure_version", lock, lock_timeout)
     with translate_errors():
         command.ensure_version(config, sql=sql)
     return buffer.getvalue() if buffer is not None else None
+
+
+# -- deploy safety: lock settings, resolve, status, plan, sql --------------------
+
+
+def _mark_changing(
+    config: Config, command_name: str, lock: bool | None, lock_timeout: float | None
+) -> None:
+    """Tell the run which command it is, so it takes the migration lock."""
+    from .guard import COMMAND_ATTRIBUTE, LOCK_ATTRIBUTE, LOCK_TIMEOUT_ATTRIBUTE
+
+    config.attributes[COMMAND_ATTRIBUTE] = command_name
+    config.attributes[LOCK_ATTRIBUTE] = lock
+    config.attributes[LOCK_TIMEOUT_ATTRIBUTE] = lock_timeout
+
+
+def resolve(
+    directory: str | None = None,
+    revision: str = "",
+    applied: bool = True,
+    lock: bool | None = None,
+    lock_timeout: float | None = None,
+) -> list[tuple[Any, str]]:
+    """Settle a revision an earlier run left half-applied.
+
+    ``applied=True`` records it as done (its changes are all in place);
+    ``applied=False`` leaves the version table alone (its changes were undone
+    by hand). Returns ``(database, what was recorded)`` pairs.
+    """
+    from alembic import command
+
+    from .guard import RESOLVE_ATTRIBUTE, RESOLVED_ATTRIBUTE
+
+    config = _existing_config(directory)
+    with translate_errors():
+        script = _script_directory(config)
+        found = script.get_revision(revision)
+        if found is None:
+            raise RevisionError(f"No revision '{revision}' in the migrations folder.")
+        _mark_changing(config, "resolve", lock, lock_timeout)
+        config.attributes[RESOLVE_ATTRIBUTE] = (found.revision, applied)
+        # The resolution runs as the stamp command would, under the lock.
+        command.stamp(config, "heads")
+    resolved = config.attributes.get(RESOLVED_ATTRIBUTE, [])
+    if not resolved:
+        raise RevisionError(
+            f"No database records a half-applied revision {found.revision}; "
+            "'flask db status' shows each database's state."
+        )
+    return [(label, entry.describe()) for label, entry in resolved]
+
+
+def status(directory: str | None = None) -> list[Any]:
+    """Every revision of each database, oldest first, applied or pending.
+
+    Returns :class:`flask_schema.status.DatabaseStatus` objects.
+    """
+    from .status import read_status
+
+    config = _existing_config(directory)
+    with translate_errors():
+        return read_status(config, _script_directory(config))
+
+
+def plan(directory: str | None = None, revision: str = "head") -> list[tuple[str, list[str]]]:
+    """The steps ``upgrade`` to ``revision`` would run, per database, without running them."""
+    from .status import read_plan
+
+    config = _existing_config(directory)
+    with translate_errors():
+        return read_plan(config, _script_directory(config), revision)
+
+
+def sql(directory: str | None = None, revision: str = "head") -> str:
+    """The SQL of one revision's upgrade, as ``upgrade --sql`` would print it."""
+    config = _existing_config(directory)
+    with translate_errors():
+        found = _script_directory(config).get_revision(revision)
+        if found is None:
+            raise RevisionError(f"No revision '{revision}' in the migrations folder.")
+        down = found.down_revision
+        if isinstance(down, (list, tuple)):
+            raise RevisionError(
+                f"{found.revision} merges {', '.join(down)}; a merge revision has no SQL of its "
+                "own. Ask for one of the revisions it merges."
+            )
+    result = upgrade(directory, f"{down or 'base'}:{found.revision}", sql=True)
+    return str(result)

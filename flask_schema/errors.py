@@ -51,3 +51,15 @@ class ChangesDetected(FlaskSchemaError):
 
 class CommandError(FlaskSchemaError):
     """Alembic refused the command; the message is Alembic's own."""
+
+
+class LockTimeout(FlaskSchemaError):
+    """Another process held the migration lock past the deadline."""
+
+
+class MigrationFailed(FlaskSchemaError):
+    """A revision's own code or SQL failed; the message says where the database stands."""
+
+
+class HalfAppliedRevision(FlaskSchemaError):
+    """An earlier run stopped inside a revision on a database without transactional DDL."""
