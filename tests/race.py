@@ -117,8 +117,8 @@ def run_race(project: Project, processes: int = 8, tool: str = "flask_schema") -
     errors = []
     for process, (_, stderr) in zip(running, outputs):
         if process.returncode != 0:
-            lines = [line for line in stderr.strip().splitlines() if line.strip()]
-            errors.append(lines[-1] if lines else f"exit {process.returncode}")
+            lines = [line for line in stderr.splitlines() if "Error" in line]
+            errors.append(lines[-1].strip() if lines else f"exit {process.returncode}")
     applied = applied_counts(project)
     return RaceResult(
         tool=tool,
