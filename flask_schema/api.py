@@ -125,14 +125,14 @@ def translate_errors() -> Iterator[None]:
                 f"{error} Run 'flask db heads' to list them and 'flask db merge' to join them."
             ) from error
         if isinstance(cause, AlembicRevisionError) or "Can't locate revision" in str(error):
-            raise RevisionError(str(error)) from error
+            raise RevisionError(_explain(str(error))) from error
         raise CommandError(str(error)) from error
     except MultipleHeads as error:
         raise MultipleHeadsError(
             f"{error} Run 'flask db heads' to list them and 'flask db merge' to join them."
         ) from error
     except AlembicRevisionError as error:
-        raise RevisionError(str(error)) from error
+        raise RevisionError(_explain(str(error))) from error
     except (ArgumentError, NoSuchModuleError) as error:
         raise ConfigurationError(f"The database URL is not usable: {error}") from error
     except DBAPIError as error:
@@ -140,6 +140,19 @@ def translate_errors() -> Iterator[None]:
         if error.statement is None:
             raise DatabaseError(f"Could not connect to the database: {first_line}") from error
         raise DatabaseError(f"The database refused a statement: {first_line}") from error
+    except Exception as error:
+        from .inputs import load_error
+
+        problem = load_error(error)
+        if problem is None:
+            raise
+        raise problem from error
+
+
+def _explain(text: str) -> str:
+    from .inputs import explain_revision_error
+
+    return explain_revision_error(text)
 
 
 def describe_diff(diff: Any) -> str:
@@ -257,6 +270,11 @@ def revision(
     """Write a new revision file; return it, or ``None`` if autogenerate found nothing."""
     from alembic import command
 
+    from .inputs import check_message, check_rev_id
+
+    check_rev_id(rev_id)
+    check_message(message)
+
     flags = ["autogenerate"] if autogenerate else []
     config = _existing_config(directory, x_arg=x_arg, flags=flags)
     with translate_errors():
@@ -323,6 +341,11 @@ def merge(
 ) -> Script | None:
     """Write a revision that joins ``revisions``, or every head when none are named."""
     from alembic import command
+
+    from .inputs import check_message, check_rev_id
+
+    check_rev_id(rev_id)
+    check_message(message)
 
     if isinstance(revisions, str):
         revisions = [revisions] if revisions else []

@@ -63,3 +63,9 @@ class MigrationFailed(FlaskSchemaError):
 
 class HalfAppliedRevision(FlaskSchemaError):
     """An earlier run stopped inside a revision on a database without transactional DDL."""
+
+
+class InvalidArgument(FlaskSchemaError):
+    """A command-line value is unusable as given (a usage error)."""
+
+    exit_code = 2

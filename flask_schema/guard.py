@@ -29,6 +29,7 @@ from .errors import HalfAppliedRevision, MigrationFailed
 from .lock import MigrationLock, lock_for
 from .runlog import RunLog
 from .runlog import table_name as runlog_table_name
+from .status import check_known
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -123,7 +124,7 @@ class RunGuard:
                 yield
                 return
             self._refuse_half_applied()
-            self._wrap_steps(migration_context)
+            self._wrap_steps(migration_context, context.script)
             with _statement_lock_timeout(connection, self.statement_lock_timeout):
                 try:
                     yield
@@ -137,7 +138,7 @@ class RunGuard:
 
     # -- the steps ---------------------------------------------------------------
 
-    def _wrap_steps(self, migration_context: MigrationContext) -> None:
+    def _wrap_steps(self, migration_context: MigrationContext, script: Any) -> None:
         """Read the steps once the lock is held, and time and log each one.
 
         Alembic hands the steps over through the context's work function;
@@ -148,6 +149,7 @@ class RunGuard:
             return
 
         def guarded_work(heads: Any, ctx: Any) -> Iterator[Any]:
+            check_known(script, self.label, tuple(heads))
             steps = list(work(heads, ctx))
             if not steps:
                 self._report_nothing_to_do(heads)

@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .errors import LockTimeout
+from .errors import DatabaseError, LockTimeout
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
@@ -213,7 +213,13 @@ class FileLock(MigrationLock):
 
     def try_acquire(self) -> bool:
         if self.file is None:
-            self.file = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - held until release
+            try:
+                self.file = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - held until release
+            except OSError as error:
+                raise DatabaseError(
+                    f"Could not open the migration lock file {self.path}: {error.strerror}. "
+                    "Check that the SQLite database's folder exists and is writable."
+                ) from None
         if not _try_lock_file(self.file):
             return False
         self.file.seek(0)

@@ -179,6 +179,13 @@ def _engine_for(config: Config, state: MigrateState, key: str | None) -> Engine:
     supplied = config.attributes.get("connection")
     if supplied is not None and key is None:
         return supplied.engine  # type: ignore[no-any-return]
+    if key not in state.db.engines:
+        from .errors import ConfigurationError
+
+        raise ConfigurationError(
+            f"No database is configured for {database_label(key)}: set SQLALCHEMY_DATABASE_URI"
+            " (or, for SQLALCHEMY_BINDS only, create the folder with 'flask db init --multidb')."
+        )
     return state.db.engines[key]  # type: ignore[no-any-return]
 
 

@@ -47,14 +47,26 @@ def _each_database(config: Config, script: ScriptDirectory, visit: Any) -> None:
 
 
 def _applied_ids(script: ScriptDirectory, label: str, current: tuple[str, ...]) -> set[str]:
+    check_known(script, label, current)
+    return {found.revision for found in script.iterate_revisions(current, "base")}
+
+
+def check_known(script: ScriptDirectory, label: str, current: tuple[str, ...]) -> None:
+    """Refuse a database whose current revision the migrations folder lacks."""
+    from alembic.script.revision import ResolutionError
+    from alembic.util import CommandError
+
     for rev in current:
-        if script.get_revision(rev) is None:
+        try:
+            known = script.get_revision(rev) is not None
+        except (ResolutionError, CommandError):
+            known = False
+        if not known:
             raise RevisionError(
                 f"{label}: the database is at revision {rev}, which the migrations folder does "
-                "not have. Check out the code that wrote it, or 'flask db stamp' a revision "
-                "you have if you know the schema matches it."
+                "not have. Check out the code that wrote it, or run 'flask db stamp --purge REV' "
+                "with a revision you have if you know the schema matches it."
             )
-    return {found.revision for found in script.iterate_revisions(current, "base")}
 
 
 def read_status(config: Config, script: ScriptDirectory) -> list[DatabaseStatus]:
@@ -85,7 +97,7 @@ def read_plan(
 
     def visit(label: str, context: Any) -> None:
         current = tuple(context.get_current_heads())
-        _applied_ids(script, label, current)
+        check_known(script, label, current)
         steps = cast(Any, script)._upgrade_revs(revision, current)
         found.append((label, [str(step) for step in steps]))
 
