@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+
+import pytest
 import sqlalchemy as sa
 from project import Project
 from race import write_revision
@@ -114,3 +117,32 @@ def test_status_plan_and_sql_change_nothing(project: Project) -> None:
     project.db("upgrade")
     assert project.db("status", "--check").returncode == 0
     assert project.db("upgrade", "--plan").stdout.strip() == "default: nothing to do"
+
+
+@pytest.mark.parametrize("backend", ["postgresql", "mariadb"], indirect=True)
+def test_statement_lock_timeout_fails_fast_behind_a_long_transaction(project: Project) -> None:
+    project.write_app()
+    project.db("init")
+    write_revision(project, "r1", None, 'op.create_table("a", sa.Column("id", sa.Integer))')
+    write_revision(project, "r2", "r1", 'op.add_column("a", sa.Column("b", sa.Integer))')
+    project.db("upgrade", "r1")
+
+    engine = project.engine()
+    try:
+        with engine.connect() as reader:
+            reader.execute(sa.text("SELECT * FROM a"))  # an open transaction holds a on read
+            started = time.monotonic()
+            blocked = project.db("upgrade", check=False,
+                                 env={"FLASK_DB_STATEMENT_LOCK_TIMEOUT": "1"})
+            assert time.monotonic() - started < 60
+            reader.rollback()
+    finally:
+        engine.dispose()
+    assert blocked.returncode == 1
+    error = blocked.stderr.split("Error: ", 1)[1]
+    assert error.startswith("default: upgrade r1 -> r2, r2 failed:")
+    assert "lock" in error.lower() and "The database is at r1" in error
+    if project.backend == "mariadb":
+        project.db("resolve", "r2", "--rolled-back")
+    project.db("upgrade")
+    assert project.columns("a") == ["id", "b"]
