@@ -1,7 +1,7 @@
 """Race N concurrent ``flask db upgrade`` processes: flask_schema vs Flask-Migrate.
 
 Each tool gets a fresh database per backend, the same three hand-written
-revisions (the first sleeps 1s so the processes overlap), and N processes
+revisions (the first sleeps 0.5s so the processes overlap), and N processes
 started at once. Reported per tool and backend: processes, how many exited
 non-zero, how many revision bodies ran more than once, and the last error line
 of each failure. Nothing is asserted; the tests assert flask_schema's side.

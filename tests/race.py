@@ -64,13 +64,13 @@ def mark(rev: str) -> str:
 
 
 def write_race_revisions(project: Project) -> list[str]:
-    """Three revisions; the first is slow so the replicas overlap."""
+    """Three revisions; the first sleeps so the replicas overlap."""
     revs = ["r1", "r2", "r3"]
     write_revision(project, "r1", None, f"""
         op.create_table("applied_once", sa.Column("rev", sa.String(10)))
         op.create_table("account", sa.Column("id", sa.Integer, primary_key=True))
         {mark("r1")}
-        time.sleep(1.0)
+        time.sleep(0.5)
     """)
     write_revision(project, "r2", "r1", f"""
         op.add_column("account", sa.Column("name", sa.String(50)))

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.util
 import subprocess
 
+import pytest
 import sqlalchemy as sa
+from flask import Flask
 from project import Project
 from race import write_revision
 
@@ -18,63 +21,83 @@ def _error(result: subprocess.CompletedProcess[str], code: int = 1) -> str:
     return errors[0]
 
 
-def test_bad_input_in_the_project(sqlite_project: Project) -> None:
-    project = sqlite_project
-    project.write_app()
-    assert "No migrations folder at 'migrations'" in _error(project.db("upgrade", check=False))
-    assert "No migrations folder" in _error(project.db("status", check=False))
+class InProcess:
+    """Runs ``flask db`` through click's CliRunner: the fast path for input checks."""
 
-    project.db("init")
+    def __init__(self, project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.project = project
+        self.count = 0
+        monkeypatch.chdir(project.path)
+        monkeypatch.setenv("DATABASE_URL", project.url.render_as_string(hide_password=False))
+        self.app = self.load()
+
+    def load(self, config: str = "") -> Flask:
+        self.count += 1
+        name = f"bad_input_app_{self.count}"
+        path = self.project.write_app(config=config, name=f"{name}.py")
+        spec = importlib.util.spec_from_file_location(name, path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module.create_app()  # type: ignore[no-any-return]
+
+    def db(self, *args: str) -> subprocess.CompletedProcess[str]:
+        result = self.app.test_cli_runner().invoke(args=["db", *args])
+        if result.exception is not None and not isinstance(result.exception, SystemExit):
+            raise result.exception
+        return subprocess.CompletedProcess(args, result.exit_code, result.stdout, result.stderr)
+
+
+def test_bad_input_in_the_project(
+    sqlite_project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = sqlite_project
+    cli = InProcess(project, monkeypatch)
+    assert "No migrations folder at 'migrations'" in _error(cli.db("upgrade"))
+    assert "No migrations folder" in _error(cli.db("status"))
+
+    project.write_app()
+    project.db("init")  # one real subprocess: the same checks hold there
     assert "already exists and is not empty" in _error(project.db("init", check=False))
 
     versions = project.path / "migrations" / "versions"
     for bad in ("../../evil", "a'b; DROP TABLE x", "x" * 33, "r 1"):
-        line = _error(project.db("revision", "-m", "m", "--rev-id", bad, check=False), 2)
-        assert "Invalid --rev-id" in line
-    assert _error(project.db("merge", "--rev-id", "../x", check=False), 2)
-    assert _error(project.db("revision", "-m", "a\x01b", check=False), 2).startswith(
-        "Error: Invalid -m/--message"
-    )
+        assert "Invalid --rev-id" in _error(cli.db("revision", "-m", "m", "--rev-id", bad), 2)
+    assert _error(cli.db("merge", "--rev-id", "../x"), 2)
+    assert _error(cli.db("revision", "-m", "a\x01b"), 2).startswith("Error: Invalid -m/--message")
     assert list(versions.iterdir()) == [] and not list(project.path.rglob("evil*"))
 
     # A message cannot become code in the generated file.
     hostile = '""" + __import__("os").system("touch pwned") + """ \\'
-    project.db("revision", "-m", hostile, "--rev-id", "r1")
-    shown = project.db("show", "r1").stdout
-    assert hostile in shown
+    assert cli.db("revision", "-m", hostile, "--rev-id", "r1").returncode == 0
+    assert hostile in cli.db("show", "r1").stdout
     assert not (project.path / "pwned").exists()
 
     write_revision(project, "r2a", "r1", "pass")
     write_revision(project, "r2b", "r1", "pass")
-    line = _error(project.db("upgrade", check=False))
+    line = _error(cli.db("upgrade"))
     assert "Multiple head" in line and "flask db merge" in line
     assert project.version() == set()
     (versions / "r2b_x.py").unlink()
 
     (versions / "broken.py").write_text("def upgrade(:\n")
-    line = _error(project.db("upgrade", check=False))
+    line = _error(cli.db("upgrade"))
     assert "Could not load migrations/versions/broken.py, line 1: SyntaxError" in line
     (versions / "broken.py").write_text("import no_such_module_here\n")
-    line = _error(project.db("status", check=False))
-    assert "broken.py, line 1: ModuleNotFoundError" in line
+    assert "broken.py, line 1: ModuleNotFoundError" in _error(cli.db("status"))
     (versions / "broken.py").unlink()
 
-    assert "Can't locate revision identified by 'nosuch'" in _error(
-        project.db("sql", "nosuch", check=False)
-    )
-    assert "--applied or --rolled-back" in _error(project.db("resolve", "r1", check=False), 2)
-    assert "Invalid value for '--lock-timeout'" in project.db(
-        "upgrade", "--lock-timeout", "-1", check=False
-    ).stderr
+    assert "Can't locate revision identified by 'nosuch'" in _error(cli.db("sql", "nosuch"))
+    assert "--applied or --rolled-back" in _error(cli.db("resolve", "r1"), 2)
+    assert "Invalid value for '--lock-timeout'" in cli.db("upgrade", "--lock-timeout", "-1").stderr
     assert project.version() == set()
 
     # Binds only, but a single-database migrations folder.
-    project.write_app(config="""
+    cli.app = cli.load(config="""
         app.config.pop("SQLALCHEMY_DATABASE_URI")
         app.config["SQLALCHEMY_BINDS"] = {"other": os.environ["DATABASE_URL"]}
     """)
-    line = _error(project.db("upgrade", check=False))
-    assert "No database is configured for default" in line
+    assert "No database is configured for default" in _error(cli.db("upgrade"))
 
 
 def test_bad_input_against_the_database(project: Project) -> None:

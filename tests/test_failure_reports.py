@@ -114,10 +114,6 @@ def test_status_plan_and_sql_change_nothing(project: Project) -> None:
     assert "CREATE TABLE b" in sql and "CREATE TABLE c" not in sql
     assert project.version() == {"r1"} and "b" not in project.tables()
 
-    project.db("upgrade")
-    assert project.db("status", "--check").returncode == 0
-    assert project.db("upgrade", "--plan").stdout.strip() == "default: nothing to do"
-
 
 @pytest.mark.parametrize("backend", ["postgresql", "mariadb"], indirect=True)
 def test_statement_lock_timeout_fails_fast_behind_a_long_transaction(project: Project) -> None:
