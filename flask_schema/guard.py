@@ -128,7 +128,7 @@ class RunGuard:
             with _statement_lock_timeout(connection, self.statement_lock_timeout):
                 try:
                     yield
-                except BaseException as error:
+                except Exception as error:
                     if self.current_step is None:
                         raise
                     raise self._failure(error, connection) from error

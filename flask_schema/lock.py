@@ -98,7 +98,13 @@ class MigrationLock(abc.ABC):
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        self.release()
+        try:
+            self.release()
+        except Exception:
+            # A lost connection already dropped a session lock; do not hide
+            # the error that is on its way out.
+            if exc_info[0] is None:
+                raise
 
 
 class PostgresLock(MigrationLock):
