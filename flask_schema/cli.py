@@ -529,7 +529,7 @@ def resolve(
     done = api.resolve(_directory(directory), revision, applied=outcome == "applied",
                        **_lock_args(no_lock, lock_timeout))
     for label, what in done:
-        click.echo(f"{label}: resolved {what} as {outcome}.")
+        click.echo(f"{label}: recorded {revision} as {outcome.replace('-', ' ')} ({what}).")
 
 
 @db_group.command("sql")

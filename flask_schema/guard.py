@@ -275,8 +275,9 @@ class RunGuard:
         at = ", ".join(heads) or "base (no revision)"
         revision = _revision_of(step)
         if self.runlog is not None:
+            part = revision if _direction(step) == "upgrade" else f"{revision}'s downgrade"
             return (
-                f"The database is at {at} and may hold part of {revision}, because this "
+                f"The database is at {at} and may hold part of {part}, because this "
                 "database commits each DDL statement by itself. Check it, then run "
                 f"'flask db resolve {revision} --applied' or '--rolled-back'."
             )

@@ -42,6 +42,7 @@ def test_failure_halfway_is_reported_and_recovered(project: Project) -> None:
     assert "r2_x.py, line 16: op.execute(\"SELECT * FROM no_such_table\")" in error
     assert "The database is at r1" in error
     assert project.version() == {"r1"}
+    assert "Applying 3 steps to default (now at base)." in failed.stderr
     assert "upgrade  -> r1, r1 (" in failed.stderr  # r1 committed on its own, with its time
 
     if project.backend == "postgresql":
