@@ -97,6 +97,9 @@ class RunGuard:
                 yield
         finally:
             if connection is not None:
+                # Close the connection for real rather than pool it, so no
+                # session lock or setting of ours can outlive the command.
+                connection.invalidate()
                 connection.close()
 
     def configure_options(self, options: dict[str, Any]) -> dict[str, Any]:

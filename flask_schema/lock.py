@@ -118,9 +118,14 @@ class PostgresLock(MigrationLock):
     def __init__(self, connection: Connection, name: str, timeout: float, notify: Notify) -> None:
         super().__init__(name, timeout, notify)
         self.connection = connection
-        digest = hashlib.sha256(name.encode()).digest()
-        self.key = int.from_bytes(digest[:8], "big", signed=True)
+        self.key = self.key_for(name)
         self.database_label = f"PostgreSQL database '{connection.engine.url.database}'"
+
+    @staticmethod
+    def key_for(name: str) -> int:
+        """A signed 64-bit advisory key from ``name``."""
+        digest = hashlib.sha256(name.encode()).digest()
+        return int.from_bytes(digest[:8], "big", signed=True)
 
     def try_acquire(self) -> bool:
         from sqlalchemy import text
