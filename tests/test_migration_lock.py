@@ -126,15 +126,22 @@ def test_waiter_does_not_block_create_index_concurrently(project: Project, tmp_p
     """)
     write_revision(project, "r2", "r1", """
         with op.get_context().autocommit_block():
-            if os.environ.get("SLOW_REVISION"):
-                time.sleep(3)
+            go = os.environ.get("GO_FILE")
+            while go and not os.path.exists(go):  # the test says when a waiter is polling
+                time.sleep(0.05)
             op.create_index("ix_item_name", "item", ["name"], postgresql_concurrently=True)
     """)
     holder_log, waiter_log = tmp_path / "holder.log", tmp_path / "waiter.log"
-    holder = _start(project, holder_log, {"SLOW_REVISION": "1"})
+    go = tmp_path / "go"
+    holder = _start(project, holder_log, {"GO_FILE": str(go)})
     _wait_for(holder_log, "r1 -> r2", holder)
     waiter = _start(project, waiter_log)
     try:
+        # A waiter blocked inside pg_advisory_lock would hold a snapshot that
+        # CREATE INDEX CONCURRENTLY waits for, while it waits for the holder.
+        _wait_for(waiter_log, "Waiting for the migration lock", waiter)
+        assert "held by host" in waiter_log.read_text()
+        go.touch()
         assert holder.wait(timeout=90) == 0, holder_log.read_text()
         assert waiter.wait(timeout=90) == 0, waiter_log.read_text()
     finally:
