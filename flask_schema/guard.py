@@ -217,9 +217,10 @@ class RunGuard:
             log.info("Nothing to do for %s: it is already at %s.", self.label, current)
 
     def _begin_step(self, step: Any) -> None:
-        self.current_step = step
         if self.runlog is not None and _revision_of(step) is not None:
             self.runlog.start(_revision_of(step) or "", _direction(step))
+        # Set only now: a failure in the run log itself is not the revision's.
+        self.current_step = step
 
     def _end_step(self, step: Any, seconds: float) -> None:
         if self.runlog is not None and _revision_of(step) is not None:

@@ -44,7 +44,10 @@ class Entry:
 
     def describe(self) -> str:
         verb = "upgrade to" if self.direction == "upgrade" else "downgrade from"
-        state = "failed" if self.status == "failed" else "stopped (the process died)"
+        state = (
+            "failed" if self.status == "failed"
+            else "did not finish (its process died, or runs on without the lock)"
+        )
         when = self.started_at.replace(microsecond=0).isoformat(" ") if self.started_at else "?"
         return f"the {verb} {self.revision} started {when} on {self.host} (pid {self.pid}) {state}"
 
