@@ -125,16 +125,18 @@ class RunGuard:
             if self.command == "resolve":
                 self._wrap_resolve(migration_context, context.script)
                 yield
-                return
-            self._refuse_half_applied()
-            self._wrap_steps(migration_context, context.script)
-            with _statement_lock_timeout(connection, self.statement_lock_timeout):
-                try:
-                    yield
-                except Exception as error:
-                    if self.current_step is None:
-                        raise
-                    raise self._failure(error, connection) from error
+            else:
+                self._refuse_half_applied()
+                self._wrap_steps(migration_context, context.script)
+                with _statement_lock_timeout(connection, self.statement_lock_timeout):
+                    try:
+                        yield
+                    except Exception as error:
+                        if self.current_step is None:
+                            raise
+                        raise self._failure(error, connection) from error
+            if self.runlog is not None:
+                self.runlog.drop_if_empty()
         finally:
             if self.runlog is not None:
                 self.runlog.connection.close()

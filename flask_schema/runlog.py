@@ -11,6 +11,8 @@ refuses to guess and points at ``flask db resolve``.
 
 The log lives in its own table beside the version table and is written on
 its own autocommit connection, so a failing migration cannot roll it back.
+The table exists only while a run is going or something is unfinished: a run
+that ends cleanly drops it, so a healthy database carries no extra table.
 """
 
 from __future__ import annotations
@@ -91,6 +93,11 @@ class RunLog:
                 error="",
             )
         )
+
+    def drop_if_empty(self) -> None:
+        """Remove the table once nothing is unfinished, so a clean database carries no trace."""
+        if self.exists() and not self.entries():
+            self.table.drop(self.connection)
 
     def finish(self, revision: str) -> None:
         self.connection.execute(self.table.delete().where(self.table.c.revision == revision))
