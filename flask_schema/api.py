@@ -131,14 +131,14 @@ def translate_errors() -> Iterator[None]:
                 f"{error} Run 'flask db heads' to list them and 'flask db merge' to join them."
             ) from error
         if isinstance(cause, AlembicRevisionError) or "Can't locate revision" in str(error):
-            raise RevisionError(str(error)) from error
+            raise RevisionError(_explain(str(error))) from error
         raise CommandError(str(error)) from error
     except MultipleHeads as error:
         raise MultipleHeadsError(
             f"{error} Run 'flask db heads' to list them and 'flask db merge' to join them."
         ) from error
     except AlembicRevisionError as error:
-        raise RevisionError(str(error)) from error
+        raise RevisionError(_explain(str(error))) from error
     except (ArgumentError, NoSuchModuleError) as error:
         raise ConfigurationError(f"The database URL is not usable: {error}") from error
     except DBAPIError as error:
@@ -146,6 +146,19 @@ def translate_errors() -> Iterator[None]:
         if error.statement is None:
             raise DatabaseError(f"Could not connect to the database: {first_line}") from error
         raise DatabaseError(f"The database refused a statement: {first_line}") from error
+    except Exception as error:
+        from .inputs import load_error
+
+        problem = load_error(error)
+        if problem is None:
+            raise
+        raise problem from error
+
+
+def _explain(text: str) -> str:
+    from .inputs import explain_revision_error
+
+    return explain_revision_error(text)
 
 
 def describe_diff(diff: Any) -> str:
@@ -290,6 +303,11 @@ def revision(
     """
     from alembic import command
 
+    from .inputs import check_message, check_rev_id
+
+    check_rev_id(rev_id)
+    check_message(message)
+
     flags = ["autogenerate"] if autogenerate else []
     config = _existing_config(directory, x_arg=x_arg, flags=flags)
     config.attributes.update(attributes or {})
@@ -374,6 +392,11 @@ def merge(
     """Write a revision that joins ``revisions``, or every head when none are named."""
     from alembic import command
 
+    from .inputs import check_message, check_rev_id
+
+    check_rev_id(rev_id)
+    check_message(message)
+
     if isinstance(revisions, str):
         revisions = [revisions] if revisions else []
     config = _existing_config(directory)
@@ -404,6 +427,8 @@ def upgrade(
     x_arg: Sequence[str] = (),
     backup: bool | None = None,
     on_backup: Callable[[Backup], None] | None = None,
+    lock: bool | None = None,
+    lock_timeout: float | None = None,
 ) -> Heads | str:
     """Upgrade to ``revision``; return the revisions now current per database.
 
@@ -411,6 +436,7 @@ def upgrade(
     ``backup`` (default: the ``backup`` setting) each database with revisions
     to apply is backed up first, and ``on_backup`` receives each
     :class:`~flask_schema.backup.Backup` as soon as it is written.
+    ``lock``/``lock_timeout`` override the migration lock settings.
     """
     from . import revision_headers
 
@@ -418,6 +444,7 @@ def upgrade(
     config = _existing_config(directory, x_arg=x_arg, output_buffer=buffer)
     if not sql:
         _request_backup(config, backup, on_backup)
+    _mark_changing(config, "upgrade", lock, lock_timeout)
     with translate_errors():
         revision_headers.upgrade(config, revision, sql=sql, tag=tag)
         if buffer is not None:
@@ -433,6 +460,8 @@ def downgrade(
     x_arg: Sequence[str] = (),
     backup: bool | None = None,
     on_backup: Callable[[Backup], None] | None = None,
+    lock: bool | None = None,
+    lock_timeout: float | None = None,
 ) -> Heads | str:
     """Downgrade to ``revision``; return the revisions now current per database.
 
@@ -446,6 +475,7 @@ def downgrade(
     config = _existing_config(directory, x_arg=x_arg, output_buffer=buffer)
     if not sql:
         _request_backup(config, backup, on_backup)
+    _mark_changing(config, "downgrade", lock, lock_timeout)
     with translate_errors():
         revision_headers.downgrade(config, revision, sql=sql, tag=tag)
         if buffer is not None:
@@ -547,12 +577,15 @@ def stamp(
     sql: bool = False,
     tag: str | None = None,
     purge: bool = False,
+    lock: bool | None = None,
+    lock_timeout: float | None = None,
 ) -> Heads | str:
     """Record ``revision`` (one or several) as current without running migrations."""
     from alembic import command
 
     buffer = io.StringIO() if sql else None
     config = _existing_config(directory, output_buffer=buffer)
+    _mark_changing(config, "stamp", lock, lock_timeout)
     revisions = [revision] if isinstance(revision, str) else list(revision)
     with translate_errors():
         command.stamp(config, revisions if len(revisions) > 1 else revisions[0], sql=sql,
@@ -571,12 +604,18 @@ def check(directory: str | None = None) -> None:
         command.check(config)
 
 
-def ensure_version(directory: str | None = None, sql: bool = False) -> str | None:
+def ensure_version(
+    directory: str | None = None,
+    sql: bool = False,
+    lock: bool | None = None,
+    lock_timeout: float | None = None,
+) -> str | None:
     """Create the version table if it does not exist yet."""
     from alembic import command
 
     buffer = io.StringIO() if sql else None
     config = _existing_config(directory, output_buffer=buffer)
+    _mark_changing(config, "ensure_version", lock, lock_timeout)
     with translate_errors():
         command.ensure_version(config, sql=sql)
     return buffer.getvalue() if buffer is not None else None
@@ -648,3 +687,91 @@ def migrate_dry_run(directory: str | None = None, **options: Any) -> str | None:
             return file.read()
     finally:
         os.remove(script.path)
+
+
+# -- deploy safety: lock settings, resolve, status, plan, sql --------------------
+
+
+def _mark_changing(
+    config: Config, command_name: str, lock: bool | None, lock_timeout: float | None
+) -> None:
+    """Tell the run which command it is, so it takes the migration lock."""
+    from .guard import COMMAND_ATTRIBUTE, LOCK_ATTRIBUTE, LOCK_TIMEOUT_ATTRIBUTE
+
+    config.attributes[COMMAND_ATTRIBUTE] = command_name
+    config.attributes[LOCK_ATTRIBUTE] = lock
+    config.attributes[LOCK_TIMEOUT_ATTRIBUTE] = lock_timeout
+
+
+def resolve(
+    directory: str | None = None,
+    revision: str = "",
+    applied: bool = True,
+    lock: bool | None = None,
+    lock_timeout: float | None = None,
+) -> list[tuple[Any, str]]:
+    """Settle a revision an earlier run left half-applied.
+
+    ``applied=True`` records it as done (its changes are all in place);
+    ``applied=False`` leaves the version table alone (its changes were undone
+    by hand). Returns ``(database, what was recorded)`` pairs.
+    """
+    from alembic import command
+
+    from .guard import RESOLVE_ATTRIBUTE, RESOLVED_ATTRIBUTE
+
+    config = _existing_config(directory)
+    with translate_errors():
+        script = _script_directory(config)
+        found = script.get_revision(revision)
+        if found is None:
+            raise RevisionError(f"No revision '{revision}' in the migrations folder.")
+        _mark_changing(config, "resolve", lock, lock_timeout)
+        config.attributes[RESOLVE_ATTRIBUTE] = (found.revision, applied)
+        # The resolution runs as the stamp command would, under the lock.
+        command.stamp(config, "heads")
+    resolved = config.attributes.get(RESOLVED_ATTRIBUTE, [])
+    if not resolved:
+        raise RevisionError(
+            f"No database records a half-applied revision {found.revision}; "
+            "'flask db status' shows each database's state."
+        )
+    return [(label, entry.describe()) for label, entry in resolved]
+
+
+def status(directory: str | None = None) -> list[Any]:
+    """Every revision of each database, oldest first, applied or pending.
+
+    Returns :class:`flask_schema.status.DatabaseStatus` objects.
+    """
+    from .status import read_status
+
+    config = _existing_config(directory)
+    with translate_errors():
+        return read_status(config, _script_directory(config))
+
+
+def plan(directory: str | None = None, revision: str = "head") -> list[tuple[str, list[str]]]:
+    """The steps ``upgrade`` to ``revision`` would run, per database, without running them."""
+    from .status import read_plan
+
+    config = _existing_config(directory)
+    with translate_errors():
+        return read_plan(config, _script_directory(config), revision)
+
+
+def sql(directory: str | None = None, revision: str = "head") -> str:
+    """The SQL of one revision's upgrade, as ``upgrade --sql`` would print it."""
+    config = _existing_config(directory)
+    with translate_errors():
+        found = _script_directory(config).get_revision(revision)
+        if found is None:
+            raise RevisionError(f"No revision '{revision}' in the migrations folder.")
+        down = found.down_revision
+        if isinstance(down, (list, tuple)):
+            raise RevisionError(
+                f"{found.revision} merges {', '.join(down)}; a merge revision has no SQL of its "
+                "own. Ask for one of the revisions it merges."
+            )
+    result = upgrade(directory, f"{down or 'base'}:{found.revision}", sql=True)
+    return str(result)

@@ -355,26 +355,43 @@ def merge(
     _report_written(script)
 
 
+def _lock_options(f: F) -> F:
+    f = click.option(
+        "--no-lock", is_flag=True,
+        help="Do not take the migration lock (for poolers that cannot hold session locks)",
+    )(f)
+    f = click.option(
+        "--lock-timeout", type=click.FloatRange(min=0), default=None, metavar="SECONDS",
+        help="Seconds to wait for the migration lock (default 600, MIGRATE_LOCK_TIMEOUT)",
+    )(f)
+    return f
+
+
+def _lock_args(no_lock: bool, lock_timeout: float | None) -> dict[str, Any]:
+    return {"lock": False if no_lock else None, "lock_timeout": lock_timeout}
+
+
 @db_group.command(cls=RelativeStepCommand)
 @directory_option
 @sql_option
 @tag_option
 @x_arg_option
 @backup_option
+@_lock_options
+@click.option("--plan", is_flag=True, help="Show the steps it would run, and run nothing")
 @click.argument("revision", default="head")
 @reports_errors
 def upgrade(
-    directory: str | None,
-    sql: bool,
-    tag: str | None,
-    x_arg: tuple[str, ...],
-    backup: bool | None,
-    revision: str,
+    directory: str | None, sql: bool, tag: str | None, x_arg: tuple[str, ...], revision: str,
+    backup: bool | None, no_lock: bool, lock_timeout: float | None, plan: bool,
 ) -> None:
     """Upgrade to a later version."""
+    if plan:
+        _echo_plan(api.plan(_directory(directory), revision))
+        return
     result = api.upgrade(
         _directory(directory), revision, sql=sql, tag=tag, x_arg=_x_args(x_arg),
-        backup=backup, on_backup=_echo_backup,
+        backup=backup, on_backup=_echo_backup, **_lock_args(no_lock, lock_timeout),
     )
     if isinstance(result, str):
         click.echo(result, nl=False)
@@ -386,20 +403,17 @@ def upgrade(
 @tag_option
 @x_arg_option
 @backup_option
+@_lock_options
 @click.argument("revision", default="-1")
 @reports_errors
 def downgrade(
-    directory: str | None,
-    sql: bool,
-    tag: str | None,
-    x_arg: tuple[str, ...],
-    backup: bool | None,
-    revision: str,
+    directory: str | None, sql: bool, tag: str | None, x_arg: tuple[str, ...], revision: str,
+    backup: bool | None, no_lock: bool, lock_timeout: float | None,
 ) -> None:
     """Revert to a previous version."""
     result = api.downgrade(
         _directory(directory), revision, sql=sql, tag=tag, x_arg=_x_args(x_arg),
-        backup=backup, on_backup=_echo_backup,
+        backup=backup, on_backup=_echo_backup, **_lock_args(no_lock, lock_timeout),
     )
     if isinstance(result, str):
         click.echo(result, nl=False)
@@ -485,14 +499,16 @@ def current(directory: str | None, verbose: bool, check_heads: bool) -> None:
 @sql_option
 @tag_option
 @click.option("--purge", is_flag=True, help="Delete the version table before stamping")
+@_lock_options
 @click.argument("revisions", nargs=-1)
 @reports_errors
 def stamp(
-    directory: str | None, sql: bool, tag: str | None, purge: bool, revisions: tuple[str, ...]
+    directory: str | None, sql: bool, tag: str | None, purge: bool, revisions: tuple[str, ...],
+    no_lock: bool, lock_timeout: float | None,
 ) -> None:
     """'stamp' the revision table with the given revision(s); don't run any migrations."""
     result = api.stamp(_directory(directory), list(revisions) or "head", sql=sql, tag=tag,
-                       purge=purge)
+                       purge=purge, **_lock_args(no_lock, lock_timeout))
     if isinstance(result, str):
         click.echo(result, nl=False)
 
@@ -509,10 +525,13 @@ def check(directory: str | None) -> None:
 @db_group.command("ensure-version")
 @directory_option
 @sql_option
+@_lock_options
 @reports_errors
-def ensure_version(directory: str | None, sql: bool) -> None:
+def ensure_version(
+    directory: str | None, sql: bool, no_lock: bool, lock_timeout: float | None
+) -> None:
     """Create the version table if it does not exist."""
-    result = api.ensure_version(_directory(directory), sql=sql)
+    result = api.ensure_version(_directory(directory), sql=sql, **_lock_args(no_lock, lock_timeout))
     if result:
         click.echo(result, nl=False)
 
@@ -638,3 +657,67 @@ def _lint_written(script: Any) -> None:
         _echo_findings(lint_source(script, "(dry run)", backends), err=True)
     elif script is not None and getattr(script, "path", None):
         _echo_findings(lint_files([script.path], backends), err=True)
+
+
+# -- deploy safety: status, resolve, sql, upgrade --plan -------------------------
+
+
+def _echo_plan(plan: list[tuple[str, list[str]]]) -> None:
+    for label, steps in plan:
+        if not steps:
+            click.echo(f"{label}: nothing to do")
+        for step in steps:
+            click.echo(f"{label}: {step}")
+
+
+@db_group.command()
+@directory_option
+@click.option("--check", is_flag=True, help="Exit 1 while any database has pending revisions")
+@reports_errors
+def status(directory: str | None, check: bool) -> None:
+    """Show each revision, oldest first, as applied or pending, per database."""
+    databases = api.status(_directory(directory))
+    behind = []
+    for database in databases:
+        click.echo(f"Database {database.label}: at {', '.join(database.current) or 'base'}")
+        for script, applied in database.revisions:
+            mark = "applied" if applied else "pending"
+            click.echo(f"  [{mark}] {script.revision}  {script.doc or ''}".rstrip())
+        for problem in database.unfinished:
+            click.echo(f"  [unfinished] {problem}; see 'flask db resolve'")
+        if database.pending or database.unfinished:
+            behind.append(database.label)
+    if check and behind:
+        click.echo(f"Not up to date: {', '.join(behind)}.", err=True)
+        sys.exit(1)
+
+
+@db_group.command()
+@directory_option
+@_lock_options
+@click.option("--applied", "outcome", flag_value="applied",
+              help="Its changes are all in the database: record the revision as done")
+@click.option("--rolled-back", "outcome", flag_value="rolled-back",
+              help="Its changes were undone by hand: leave the version table as it is")
+@click.argument("revision")
+@reports_errors
+def resolve(
+    directory: str | None, outcome: str | None, revision: str, no_lock: bool,
+    lock_timeout: float | None,
+) -> None:
+    """Settle a revision that an earlier upgrade left half-applied."""
+    if outcome is None:
+        raise click.UsageError("Say what happened to the revision: --applied or --rolled-back.")
+    done = api.resolve(_directory(directory), revision, applied=outcome == "applied",
+                       **_lock_args(no_lock, lock_timeout))
+    for label, what in done:
+        click.echo(f"{label}: recorded {revision} as {outcome.replace('-', ' ')} ({what}).")
+
+
+@db_group.command("sql")
+@directory_option
+@click.argument("revision", default="head")
+@reports_errors
+def sql_command(directory: str | None, revision: str) -> None:
+    """Print the SQL of one revision's upgrade."""
+    click.echo(api.sql(_directory(directory), revision), nl=False)

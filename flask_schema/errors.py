@@ -55,3 +55,21 @@ class CommandError(FlaskSchemaError):
 
 class BackupError(FlaskSchemaError):
     """A backup asked for with ``--backup`` could not be made; nothing was migrated."""
+
+
+class LockTimeout(FlaskSchemaError):
+    """Another process held the migration lock past the deadline."""
+
+
+class MigrationFailed(FlaskSchemaError):
+    """A revision's own code or SQL failed; the message says where the database stands."""
+
+
+class HalfAppliedRevision(FlaskSchemaError):
+    """An earlier run stopped inside a revision on a database without transactional DDL."""
+
+
+class InvalidArgument(FlaskSchemaError):
+    """A command-line value is unusable as given (a usage error)."""
+
+    exit_code = 2

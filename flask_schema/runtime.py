@@ -152,10 +152,18 @@ def _run_offline(
 def _run_online(
     context: Any, state: MigrateState, binds: Sequence[str | None], multidb: bool
 ) -> None:
+    from flask import current_app
+
+    from .guard import RunGuard
+
     config = context.config
     for key in binds:
-        with _connection_for(config, state, key) as connection:
-            options = configure_options(state, config, len(binds), connection.dialect.name)
+        engine = _engine_for(config, state, key)
+        options = configure_options(state, config, len(binds), engine.dialect.name)
+        guard = RunGuard(config, current_app.config, engine, database_label(key), options)
+        options = guard.configure_options(options)
+        # The lock is held before the version table is read or created.
+        with guard.held(), _connection_for(config, state, key) as connection:
             context.configure(
                 connection=connection,
                 target_metadata=metadata_for(state.db, key),
@@ -163,7 +171,11 @@ def _run_online(
                 **options,
             )
             backup_if_pending(context, connection, key)
-            with sqlite_rebuild_guard(connection), context.begin_transaction():
+            with (
+                sqlite_rebuild_guard(connection),
+                guard.running(connection, context),
+                context.begin_transaction(),
+            ):
                 _run(context, key, multidb)
             heads = context.get_context().get_current_heads()
             config.attributes.setdefault(HEADS_ATTRIBUTE, {})[key] = tuple(heads)
@@ -178,6 +190,21 @@ def _connection_for(config: Config, state: MigrateState, key: str | None) -> Ite
         return
     with state.db.engines[key].connect() as connection:
         yield connection
+
+
+def _engine_for(config: Config, state: MigrateState, key: str | None) -> Engine:
+    """The engine of the database ``key``, or of the caller-supplied connection."""
+    supplied = config.attributes.get("connection")
+    if supplied is not None and key is None:
+        return supplied.engine  # type: ignore[no-any-return]
+    if key not in state.db.engines:
+        from .errors import ConfigurationError
+
+        raise ConfigurationError(
+            f"No database is configured for {database_label(key)}: set SQLALCHEMY_DATABASE_URI"
+            " (or, for SQLALCHEMY_BINDS only, create the folder with 'flask db init --multidb')."
+        )
+    return state.db.engines[key]  # type: ignore[no-any-return]
 
 
 def _bind_tokens(key: str | None, multidb: bool) -> dict[str, Any]:

@@ -117,3 +117,27 @@ def resolve(
         return option.parse(raw)
     except ValueError as error:
         raise ConfigurationError(f"{source} has an invalid value: {error}.") from None
+
+
+def parse_seconds(value: str) -> float:
+    """Read a duration in seconds; ``5``, ``2.5`` and ``5s`` are accepted."""
+    text = value.strip().lower().removesuffix("s")
+    seconds = float(text)
+    if seconds < 0:
+        raise ValueError(f"expected a number of seconds, got {value!r}")
+    return seconds
+
+
+for _option in [
+    Option("lock", True, parse_bool,
+           "Take the migration lock around commands that change the database."),
+    Option("lock_timeout", 600.0, parse_seconds,
+           "Seconds to wait for the migration lock before giving up."),
+    Option("statement_lock_timeout", 0.0, parse_seconds,
+           "Seconds a migration statement may wait for a table lock (0: no limit). "
+           "PostgreSQL lock_timeout, MariaDB lock_wait_timeout."),
+    Option("transaction_per_revision", True, parse_bool,
+           "Commit after each revision; false runs all revisions in one transaction "
+           "(all-or-nothing, PostgreSQL only)."),
+]:
+    OPTIONS[_option.name] = _option

@@ -1,0 +1,105 @@
+"""Read-only views of where each database stands: ``status`` and ``upgrade --plan``.
+
+Both read the version table through the project's ``env.py`` (so every
+database of a multi-database project is covered) and change nothing: no
+lock, no version table created.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, cast
+
+from .errors import RevisionError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+    from alembic.script import Script, ScriptDirectory
+
+
+@dataclass
+class DatabaseStatus:
+    """The revisions of one database, oldest first, each applied or pending."""
+
+    label: str
+    current: tuple[str, ...]
+    revisions: list[tuple[Script, bool]] = field(default_factory=list)
+    #: Revisions an earlier run left half-applied (see :mod:`flask_schema.runlog`).
+    unfinished: list[str] = field(default_factory=list)
+
+    @property
+    def pending(self) -> list[Script]:
+        return [script for script, applied in self.revisions if not applied]
+
+
+def _each_database(config: Config, script: ScriptDirectory, visit: Any) -> None:
+    """Call ``visit(label, migration_context)`` for each database, read-only."""
+    from alembic.runtime.environment import EnvironmentContext
+
+    from .runtime import BIND_OPTION, database_label
+
+    def work(rev: Any, context: Any) -> list[Any]:
+        visit(database_label(context.opts.get(BIND_OPTION)), context)
+        return []
+
+    with EnvironmentContext(config, script, fn=work, dont_mutate=True):
+        script.run_env()
+
+
+def _applied_ids(script: ScriptDirectory, label: str, current: tuple[str, ...]) -> set[str]:
+    check_known(script, label, current)
+    return {found.revision for found in script.iterate_revisions(current, "base")}
+
+
+def check_known(script: ScriptDirectory, label: str, current: tuple[str, ...]) -> None:
+    """Refuse a database whose current revision the migrations folder lacks."""
+    from alembic.script.revision import ResolutionError
+    from alembic.util import CommandError
+
+    for rev in current:
+        try:
+            known = script.get_revision(rev) is not None
+        except (ResolutionError, CommandError):
+            known = False
+        if not known:
+            raise RevisionError(
+                f"{label}: the database is at revision {rev}, which the migrations folder does "
+                "not have. Check out the code that wrote it, or run 'flask db stamp --purge REV' "
+                "with a revision you have if you know the schema matches it."
+            )
+
+
+def read_status(config: Config, script: ScriptDirectory) -> list[DatabaseStatus]:
+    from .runlog import RunLog
+
+    oldest_first = list(reversed(list(script.walk_revisions())))
+    found: list[DatabaseStatus] = []
+
+    def visit(label: str, context: Any) -> None:
+        current = tuple(context.get_current_heads())
+        applied = _applied_ids(script, label, current)
+        entry = DatabaseStatus(label, current)
+        entry.revisions = [(rev, rev.revision in applied) for rev in oldest_first]
+        if context.connection is not None:
+            runlog = RunLog(context.connection, context.version_table,
+                            context.version_table_schema)
+            entry.unfinished = [item.describe() for item in runlog.entries()]
+        found.append(entry)
+
+    _each_database(config, script, visit)
+    return found
+
+
+def read_plan(
+    config: Config, script: ScriptDirectory, revision: str
+) -> list[tuple[str, list[str]]]:
+    found: list[tuple[str, list[str]]] = []
+
+    def visit(label: str, context: Any) -> None:
+        current = tuple(context.get_current_heads())
+        check_known(script, label, current)
+        steps = cast(Any, script)._upgrade_revs(revision, current)
+        found.append((label, [str(step) for step in steps]))
+
+    _each_database(config, script, visit)
+    return found

@@ -1,0 +1,158 @@
+"""The migration lock, exercised by real parallel ``flask db`` processes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from project import FLASK, Project
+from race import mark, run_race, write_race_revisions, write_revision
+
+
+def _init(project: Project) -> None:
+    project.write_app()
+    project.db("init")
+
+
+def _start(project: Project, log: Path, extra: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    """Start ``flask db upgrade`` in the background, its stderr going to ``log``."""
+    return subprocess.Popen(
+        [FLASK, "db", "upgrade"], cwd=project.path, env=project.env(extra),
+        stdout=subprocess.DEVNULL, stderr=log.open("w"), text=True,
+    )
+
+
+def _wait_for(log: Path, text: str, process: subprocess.Popen[str], seconds: float = 90) -> None:
+    deadline = time.monotonic() + seconds
+    while text not in log.read_text():
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise AssertionError(f"never saw {text!r}; log:\n{log.read_text()}")
+        time.sleep(0.1)
+
+
+def test_eight_concurrent_upgrades_apply_each_revision_once(project: Project) -> None:
+    _init(project)
+    write_race_revisions(project)
+    result = run_race(project, processes=8)
+    print(result.line())
+    assert result.errors == []
+    assert result.applied == {"r1": 1, "r2": 1, "r3": 1}
+    assert project.version() == {"r3"}
+
+
+def test_held_lock_times_out_clearly_and_no_lock_skips_it(project: Project) -> None:
+    from flask_schema.lock import lock_for
+
+    _init(project)
+    write_revision(project, "r1", None, 'op.create_table("t", sa.Column("id", sa.Integer))')
+    engine = project.engine()
+    lock, connection = lock_for(engine, "alembic_version", None, 5, print)
+    assert lock is not None
+    try:
+        with lock:
+            started = time.monotonic()
+            waiter = project.db("upgrade", "--lock-timeout", "1", check=False)
+            assert time.monotonic() - started < 30
+            assert waiter.returncode == 1
+            assert "Traceback" not in waiter.stderr
+            assert "Gave up waiting for the migration lock" in waiter.stderr
+            assert "Waiting for the migration lock" in waiter.stderr
+            holder = "connection" if project.backend == "mariadb" else f"pid {os.getpid()}"
+            assert holder in waiter.stderr.split("Gave up")[1]
+            assert project.version() == set()
+
+            # Another version table in the same database has a lock of its own.
+            project.write_app(migrate_args="version_table='other_version'")
+            project.db("upgrade", "--lock-timeout", "1")
+            assert project.version(table="other_version") == {"r1"}
+            project.write_app()
+
+            skipped = project.db("stamp", "--no-lock", "r1")
+            assert "Waiting" not in skipped.stderr
+            assert project.version() == {"r1"}
+    finally:
+        if connection is not None:
+            connection.close()
+        engine.dispose()
+
+
+def test_kill_9_of_the_holder_frees_the_lock(project: Project, tmp_path: Path) -> None:
+    _init(project)
+    write_revision(project, "r1", None, f"""
+        op.create_table("applied_once", sa.Column("rev", sa.String(10)))
+        {mark("r1")}
+        if os.environ.get("SLOW_REVISION"):
+            time.sleep(120)
+    """)
+    log = tmp_path / "holder.log"
+    holder = _start(project, log, {"SLOW_REVISION": "1"})
+    try:
+        _wait_for(log, "Running upgrade", holder)
+    finally:
+        os.kill(holder.pid, signal.SIGKILL)
+        holder.wait()
+
+    after = project.db("upgrade", "--lock-timeout", "60", check=False)
+    assert "Traceback" not in after.stderr
+    if project.backend == "postgresql":
+        # Transactional DDL: the killed run left nothing behind.
+        assert after.returncode == 0, after.stderr
+    else:
+        # DDL committed as it went: the next run refuses to guess.
+        assert after.returncode == 1
+        assert "did not finish (its process died" in after.stderr
+        assert "flask db resolve r1 --applied" in after.stderr
+        assert project.version() == set()
+        assert project.db("status", "--check", check=False).returncode == 1
+        resolved = project.db("resolve", "r1", "--applied")
+        assert resolved.stdout.startswith("default: recorded r1 as applied (the upgrade to r1")
+        assert project.db("upgrade").returncode == 0
+    assert project.version() == {"r1"}
+    assert project.db("status", "--check").returncode == 0
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_waiter_does_not_block_create_index_concurrently(project: Project, tmp_path: Path) -> None:
+    _init(project)
+    write_revision(project, "r1", None, """
+        op.create_table("item", sa.Column("id", sa.Integer, primary_key=True),
+                        sa.Column("name", sa.String(20)))
+        op.execute("INSERT INTO item (name) SELECT 'n' || g FROM generate_series(1, 1000) g")
+    """)
+    write_revision(project, "r2", "r1", """
+        with op.get_context().autocommit_block():
+            go = os.environ.get("GO_FILE")
+            while go and not os.path.exists(go):  # the test says when a waiter is polling
+                time.sleep(0.05)
+            op.create_index("ix_item_name", "item", ["name"], postgresql_concurrently=True)
+    """)
+    holder_log, waiter_log = tmp_path / "holder.log", tmp_path / "waiter.log"
+    go = tmp_path / "go"
+    holder = _start(project, holder_log, {"GO_FILE": str(go)})
+    _wait_for(holder_log, "r1 -> r2", holder)
+    waiter = _start(project, waiter_log)
+    try:
+        # A waiter blocked inside pg_advisory_lock would hold a snapshot that
+        # CREATE INDEX CONCURRENTLY waits for, while it waits for the holder.
+        _wait_for(waiter_log, "Waiting for the migration lock", waiter)
+        assert "held by host" in waiter_log.read_text()
+        go.touch()
+        assert holder.wait(timeout=90) == 0, holder_log.read_text()
+        assert waiter.wait(timeout=90) == 0, waiter_log.read_text()
+    finally:
+        for process in (holder, waiter):
+            if process.poll() is None:
+                process.kill()
+    assert "Nothing to do for default" in waiter_log.read_text()
+    engine = project.engine()
+    try:
+        indexes = {index["name"] for index in sa.inspect(engine).get_indexes("item")}
+    finally:
+        engine.dispose()
+    assert "ix_item_name" in indexes
+    assert project.version() == {"r2"}
