@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +65,8 @@ def test_api_round_trip(backend: str, tmp_path: Path, capsys: pytest.CaptureFixt
             if backend == "sqlite":
                 assert "batch_alter_table" in source
             else:
-                assert "batch_alter_table" not in source and "op.add_column('user'" in source
+                assert "batch_alter_table" not in source
+                assert re.search(r"op\.add_column\(\s*['\"]user['\"]", source)
 
             sql = flask_schema.upgrade(sql=True, revision="rev1:rev3")
             assert isinstance(sql, str) and "my_versions" in sql and "email" in sql
