@@ -742,9 +742,9 @@ def resolve(
 def status(directory: str | None = None) -> list[Any]:
     """Every revision of each database, oldest first, applied or pending.
 
-    Returns :class:`flask_schema.status.DatabaseStatus` objects.
+    Returns :class:`flask_schema.status_report.DatabaseStatus` objects.
     """
-    from .status import read_status
+    from .status_report import read_status
 
     config = _existing_config(directory)
     with translate_errors():
@@ -753,7 +753,7 @@ def status(directory: str | None = None) -> list[Any]:
 
 def plan(directory: str | None = None, revision: str = "head") -> list[tuple[str, list[str]]]:
     """The steps ``upgrade`` to ``revision`` would run, per database, without running them."""
-    from .status import read_plan
+    from .status_report import read_plan
 
     config = _existing_config(directory)
     with translate_errors():

@@ -29,7 +29,7 @@ from .errors import HalfAppliedRevision, MigrationFailed
 from .lock import MigrationLock, lock_for
 from .runlog import RunLog
 from .runlog import table_name as runlog_table_name
-from .status import check_known
+from .status_report import check_known
 
 if TYPE_CHECKING:
     from alembic.config import Config

@@ -222,6 +222,13 @@ def test_deploy_recipes_run_the_tested_upgrade_command() -> None:
     assert json.loads(command) == UPGRADE
     assert re.search(r"name: FLASK_APP\n\s+value: blog:create_app$", job, re.M)
 
+    deployment = (DEPLOY / "deployment.yaml").read_text()
+    (init_command,) = re.findall(r"^\s+command: (\[.*upgrade.*\])$", deployment, re.M)
+    assert json.loads(init_command) == UPGRADE
+    (probe,) = re.findall(r"^\s+command: (\[.*status.*\])$", deployment, re.M)
+    assert json.loads(probe) == ["flask", "db", "status", "--check"]
+    assert re.search(r"name: FLASK_APP\n\s+value: blog:create_app$", deployment, re.M)
+
     unit = (DEPLOY / "blog.service").read_text()
     (pre,) = re.findall(r"^ExecStartPre=(.*)$", unit, re.M)
     assert [Path(pre.split()[0]).name, *pre.split()[1:]] == UPGRADE
