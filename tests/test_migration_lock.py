@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from project import FLASK, Project
+from project import FLASK, REPO_ROOT, Project
 from race import mark, run_race, write_race_revisions, write_revision
+
+TROUBLESHOOTING = REPO_ROOT / "docs" / "troubleshooting.rst"
 
 
 def _init(project: Project) -> None:
@@ -61,6 +63,7 @@ def test_held_lock_times_out_clearly_and_no_lock_skips_it(project: Project) -> N
             assert waiter.returncode == 1
             assert "Traceback" not in waiter.stderr
             assert "Gave up waiting for the migration lock" in waiter.stderr
+            assert '"Gave up waiting for the migration lock"' in TROUBLESHOOTING.read_text()
             assert "Waiting for the migration lock" in waiter.stderr
             holder = "connection" if project.backend == "mariadb" else f"pid {os.getpid()}"
             assert holder in waiter.stderr.split("Gave up")[1]
