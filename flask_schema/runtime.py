@@ -183,13 +183,21 @@ def _run_online(
 
 @contextmanager
 def _connection_for(config: Config, state: MigrateState, key: str | None) -> Iterator[Connection]:
-    """A caller-supplied connection for the default database, else a new one."""
+    """A caller-supplied connection for the default database, else a new one.
+
+    With a transaction per revision, work done outside any revision (the
+    version table that ``ensure-version`` creates) is left in the
+    connection's implicit transaction; a connection we opened commits it
+    after a clean run. A caller's connection is the caller's to commit.
+    """
     supplied = config.attributes.get("connection")
     if supplied is not None and key is None:
         yield supplied
         return
     with state.db.engines[key].connect() as connection:
         yield connection
+        if connection.in_transaction():
+            connection.commit()
 
 
 def _engine_for(config: Config, state: MigrateState, key: str | None) -> Engine:

@@ -62,16 +62,26 @@ def _metadata(convention: dict[str, str] | None) -> sa.MetaData:
     return metadata
 
 
-def test_unnamed_constraints_warned_once(
-    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # The CLI's log set-up (run by other in-process tests) stops propagation.
-    monkeypatch.setattr(logging.getLogger("flask_schema"), "propagate", True)
+def test_unnamed_constraints_warned_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Count records on a handler of our own: other in-process tests leave the
+    # flask_schema logger with handlers, levels or propagation of their own.
+    records: list[logging.LogRecord] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    logger = logging.getLogger("flask_schema")
+    monkeypatch.setattr(logger, "handlers", [Collect()])
+    monkeypatch.setattr(logger, "propagate", False)
+    monkeypatch.setattr(logger, "disabled", False)
+    monkeypatch.setattr(logger, "level", logger.level)  # restored afterwards
+    logger.setLevel(logging.INFO)  # also clears logging's cache of enabled levels
     config = _config()
     _warn_unnamed_constraints(_metadata(None), config)  # type: ignore[arg-type]
     _warn_unnamed_constraints(_metadata(None), config)  # type: ignore[arg-type]
     _warn_unnamed_constraints(_metadata(NAMING_CONVENTION), _config())  # type: ignore[arg-type]
-    messages = [record.getMessage() for record in caplog.records]
+    messages = [record.getMessage() for record in records]
     warnings = [message for message in messages if "naming convention" in message]
     assert len(warnings) == 1
     assert "3 constraint(s) have no name" in warnings[0]
