@@ -438,18 +438,8 @@ def upgrade(
     :class:`~flask_schema.backup.Backup` as soon as it is written.
     ``lock``/``lock_timeout`` override the migration lock settings.
     """
-    from . import revision_headers
-
-    buffer = io.StringIO() if sql else None
-    config = _existing_config(directory, x_arg=x_arg, output_buffer=buffer)
-    if not sql:
-        _request_backup(config, backup, on_backup)
-    _mark_changing(config, "upgrade", lock, lock_timeout)
-    with translate_errors():
-        revision_headers.upgrade(config, revision, sql=sql, tag=tag)
-        if buffer is not None:
-            return buffer.getvalue()
-        return _heads_after(config, _script_directory(config))
+    return _move("upgrade", directory, revision, sql, tag, x_arg, backup, on_backup, lock,
+                 lock_timeout)
 
 
 def downgrade(
@@ -465,19 +455,37 @@ def downgrade(
 ) -> Heads | str:
     """Downgrade to ``revision``; return the revisions now current per database.
 
-    ``backup`` and ``on_backup`` work as in :func:`upgrade`.
+    The other arguments work as in :func:`upgrade`.
     """
-    from . import revision_headers
-
     if sql and revision == "-1":
         revision = "head:-1"
+    return _move("downgrade", directory, revision, sql, tag, x_arg, backup, on_backup, lock,
+                 lock_timeout)
+
+
+def _move(
+    command_name: str,
+    directory: str | None,
+    revision: str,
+    sql: bool,
+    tag: str | None,
+    x_arg: Sequence[str],
+    backup: bool | None,
+    on_backup: Callable[[Backup], None] | None,
+    lock: bool | None,
+    lock_timeout: float | None,
+) -> Heads | str:
+    """Upgrade or downgrade: the shared set-up, run and result."""
+    from . import revision_headers
+
     buffer = io.StringIO() if sql else None
     config = _existing_config(directory, x_arg=x_arg, output_buffer=buffer)
     if not sql:
         _request_backup(config, backup, on_backup)
-    _mark_changing(config, "downgrade", lock, lock_timeout)
+    _mark_changing(config, command_name, lock, lock_timeout)
+    run = revision_headers.upgrade if command_name == "upgrade" else revision_headers.downgrade
     with translate_errors():
-        revision_headers.downgrade(config, revision, sql=sql, tag=tag)
+        run(config, revision, sql=sql, tag=tag)
         if buffer is not None:
             return buffer.getvalue()
         return _heads_after(config, _script_directory(config))

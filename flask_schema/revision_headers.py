@@ -75,28 +75,20 @@ def use_headers(script: ScriptDirectory) -> ScriptDirectory:
 
 def upgrade(config: Config, revision: str, sql: bool = False, tag: str | None = None) -> None:
     """What ``alembic.command.upgrade`` does, with the header-reading directory."""
-    from alembic.runtime.environment import EnvironmentContext
-    from alembic.util import CommandError
-
-    script = script_directory(config)
-    starting_rev = None
-    if ":" in revision:
-        if not sql:
-            raise CommandError("A revision range (start:end) only works with --sql.")
-        starting_rev, revision = revision.split(":", 2)
-
-    def steps(rev: Any, context: Any) -> Any:
-        return script._upgrade_revs(revision, rev)
-
-    with EnvironmentContext(
-        config, script, fn=steps, as_sql=sql, starting_rev=starting_rev,
-        destination_rev=revision, tag=tag,
-    ):
-        script.run_env()
+    _move(config, revision, sql, tag, upgrading=True)
 
 
 def downgrade(config: Config, revision: str, sql: bool = False, tag: str | None = None) -> None:
     """What ``alembic.command.downgrade`` does, with the header-reading directory."""
+    if sql and ":" not in revision:
+        from alembic.util import CommandError
+
+        raise CommandError("downgrade --sql needs a range: start:end, for example head:-1.")
+    _move(config, revision, sql, tag, upgrading=False)
+
+
+def _move(config: Config, revision: str, sql: bool, tag: str | None, upgrading: bool) -> None:
+    """Run env.py with the steps from the database's revision to ``revision``."""
     from alembic.runtime.environment import EnvironmentContext
     from alembic.util import CommandError
 
@@ -106,10 +98,10 @@ def downgrade(config: Config, revision: str, sql: bool = False, tag: str | None 
         if not sql:
             raise CommandError("A revision range (start:end) only works with --sql.")
         starting_rev, revision = revision.split(":", 2)
-    elif sql:
-        raise CommandError("downgrade --sql needs a range: start:end, for example head:-1.")
 
     def steps(rev: Any, context: Any) -> Any:
+        if upgrading:
+            return script._upgrade_revs(revision, rev)
         return script._downgrade_revs(revision, rev)
 
     with EnvironmentContext(
@@ -117,6 +109,7 @@ def downgrade(config: Config, revision: str, sql: bool = False, tag: str | None 
         destination_rev=revision, tag=tag,
     ):
         script.run_env()
+
 
 
 # -- loading ---------------------------------------------------------------------
