@@ -79,7 +79,7 @@ def _column(table: str, column: Any) -> str:
 def _check_constraints(inspector: Any, table: str) -> list[Any]:
     try:
         return list(inspector.get_check_constraints(table))
-    except NotImplementedError:
+    except NotImplementedError:  # a dialect that cannot reflect check constraints
         return []
 
 
