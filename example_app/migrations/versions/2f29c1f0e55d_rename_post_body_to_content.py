@@ -31,6 +31,7 @@ def upgrade_():
     # existing_nullable are needed by MySQL/MariaDB, whose rename restates
     # the whole column.
     with op.batch_alter_table('post', schema=None) as batch_op:
+        # flask-schema: allow rename-column because the blog's deploy stops the old release first
         batch_op.alter_column(
             'body', new_column_name='content', existing_type=sa.Text(), existing_nullable=False
         )
