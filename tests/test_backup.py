@@ -20,27 +20,10 @@ from databases import admin_engine, fresh_database, require_backend
 from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
 from project import Project
+from race import write_revision as write_test_revision
 from sqlalchemy.engine import URL
 
 from flask_schema import Migrate
-
-REVISION = '''\
-from alembic import op
-import sqlalchemy as sa
-
-revision = {revision!r}
-down_revision = {down!r}
-branch_labels = None
-depends_on = None
-
-
-def upgrade():
-{upgrade}
-
-
-def downgrade():
-{downgrade}
-'''
 
 USER_TABLE = (
     "op.create_table('user', sa.Column('id', sa.Integer, primary_key=True), "
@@ -59,11 +42,8 @@ PASSWORD = "s3cr%t@:'\"$ \\#;x"
 
 
 def write_revision(project: Project, revision: str, down: str | None, body: tuple[str, str]) -> None:
-    upgrade, downgrade = (textwrap.indent(code, "    ") for code in body)
-    path = project.path / "migrations" / "versions" / f"{revision}.py"
-    path.write_text(
-        REVISION.format(revision=revision, down=down, upgrade=upgrade, downgrade=downgrade)
-    )
+    upgrade, downgrade = body
+    write_test_revision(project, revision, down, upgrade, downgrade)
 
 
 def backup_lines(output: str) -> list[tuple[str, str]]:
