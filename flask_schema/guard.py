@@ -25,8 +25,9 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from . import settings
+from .backends import backend_for
+from .backends.lock import MigrationLock
 from .errors import HalfAppliedRevision, MigrationFailed
-from .lock import MigrationLock, lock_for
 from .runlog import RunLog
 from .runlog import table_name as runlog_table_name
 from .status_report import check_known
@@ -84,23 +85,19 @@ class RunGuard:
         if not self.use_lock:
             yield
             return
-        lock, connection = lock_for(
+        lock = backend_for(self.engine.dialect.name).lock(
             self.engine, self.version_table, self.version_table_schema, self.lock_timeout,
             log.info,
         )
+        if lock is None:
+            yield
+            return
         try:
-            if lock is None:
-                yield
-                return
-            with lock:
-                self.lock = lock
-                yield
+            lock.acquire()
+            self.lock = lock
+            yield
         finally:
-            if connection is not None:
-                # Close the connection for real rather than pool it, so no
-                # session lock or setting of ours can outlive the command.
-                connection.invalidate()
-                connection.close()
+            lock.close()
 
     def configure_options(self, options: dict[str, Any]) -> dict[str, Any]:
         """Add ours to the ``context.configure`` options."""
@@ -322,7 +319,7 @@ def _where_in(error: BaseException, path: str | None) -> str:
 
 
 def _is_file_or_server(engine: Engine) -> bool:
-    from .lock import sqlite_path
+    from .backends.sqlite import sqlite_path
 
     return engine.dialect.name != "sqlite" or sqlite_path(engine) is not None
 

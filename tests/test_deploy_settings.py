@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from flask_schema import settings
+from flask_schema.backends.lock import lock_name
+from flask_schema.backends.postgresql import PostgresLock
 from flask_schema.errors import ConfigurationError, InvalidArgument
 from flask_schema.inputs import check_message, check_rev_id, load_error
-from flask_schema.lock import PostgresLock, lock_name
 
 
 def test_lock_settings_follow_the_usual_precedence() -> None:

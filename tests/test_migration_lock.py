@@ -48,39 +48,38 @@ def test_eight_concurrent_upgrades_apply_each_revision_once(project: Project) ->
 
 
 def test_held_lock_times_out_clearly_and_no_lock_skips_it(project: Project) -> None:
-    from flask_schema.lock import lock_for
+    from flask_schema.backends import backend_for
 
     _init(project)
     write_revision(project, "r1", None, 'op.create_table("t", sa.Column("id", sa.Integer))')
     engine = project.engine()
-    lock, connection = lock_for(engine, "alembic_version", None, 5, print)
+    lock = backend_for(engine.dialect.name).lock(engine, "alembic_version", None, 5, print)
     assert lock is not None
     try:
-        with lock:
-            started = time.monotonic()
-            waiter = project.db("upgrade", "--lock-timeout", "1", check=False)
-            assert time.monotonic() - started < 30
-            assert waiter.returncode == 1
-            assert "Traceback" not in waiter.stderr
-            assert "Gave up waiting for the migration lock" in waiter.stderr
-            assert '"Gave up waiting for the migration lock"' in TROUBLESHOOTING.read_text()
-            assert "Waiting for the migration lock" in waiter.stderr
-            holder = "connection" if project.backend == "mariadb" else f"pid {os.getpid()}"
-            assert holder in waiter.stderr.split("Gave up")[1]
-            assert project.version() == set()
+        lock.acquire()
+        started = time.monotonic()
+        waiter = project.db("upgrade", "--lock-timeout", "1", check=False)
+        assert time.monotonic() - started < 30
+        assert waiter.returncode == 1
+        assert "Traceback" not in waiter.stderr
+        assert "Gave up waiting for the migration lock" in waiter.stderr
+        assert '"Gave up waiting for the migration lock"' in TROUBLESHOOTING.read_text()
+        assert "Waiting for the migration lock" in waiter.stderr
+        holder = "connection" if project.backend == "mariadb" else f"pid {os.getpid()}"
+        assert holder in waiter.stderr.split("Gave up")[1]
+        assert project.version() == set()
 
-            # Another version table in the same database has a lock of its own.
-            project.write_app(migrate_args="version_table='other_version'")
-            project.db("upgrade", "--lock-timeout", "1")
-            assert project.version(table="other_version") == {"r1"}
-            project.write_app()
+        # Another version table in the same database has a lock of its own.
+        project.write_app(migrate_args="version_table='other_version'")
+        project.db("upgrade", "--lock-timeout", "1")
+        assert project.version(table="other_version") == {"r1"}
+        project.write_app()
 
-            skipped = project.db("stamp", "--no-lock", "r1")
-            assert "Waiting" not in skipped.stderr
-            assert project.version() == {"r1"}
+        skipped = project.db("stamp", "--no-lock", "r1")
+        assert "Waiting" not in skipped.stderr
+        assert project.version() == {"r1"}
     finally:
-        if connection is not None:
-            connection.close()
+        lock.close()
         engine.dispose()
 
 

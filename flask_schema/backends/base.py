@@ -1,0 +1,131 @@
+"""The generic backend: what flask_schema does on a SQL database it has no module for.
+
+Each family module (:mod:`.postgresql`, :mod:`.mysql`, :mod:`.sqlite`)
+subclasses :class:`Backend` and overrides what its database does better.
+The defaults here are safe on any database SQLAlchemy can talk to: the
+lock is a row in a lock table, no statement is assumed to commit by itself
+inside a transaction, and settings the database cannot honour are refused
+with a warning rather than ignored in silence.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+from .lock import MigrationLock, Notify, TableLock, lock_name, lock_table_name
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection, Engine
+
+log = logging.getLogger("flask_schema")
+
+#: The ways the migration lock can be taken (the ``lock_method`` setting).
+LOCK_METHODS = ("native", "table")
+
+
+class Backend:
+    """The facts and actions of one database family, for one dialect name."""
+
+    #: The dialect names this class serves, for the docs.
+    families: tuple[str, ...] = ()
+
+    def __init__(self, dialect_name: str) -> None:
+        self.dialect_name = dialect_name
+
+    # -- the migration lock ------------------------------------------------------
+
+    def lock(
+        self,
+        engine: Engine,
+        version_table: str,
+        version_table_schema: str | None,
+        timeout: float,
+        notify: Notify,
+        method: str = "native",
+        lease: float = 30.0,
+    ) -> MigrationLock | None:
+        """The migration lock for ``engine``'s database, not yet taken.
+
+        ``None`` only where no other process can reach the database (an
+        in-memory SQLite database).
+        """
+        name = lock_name(version_table, version_table_schema)
+        if method == "native":
+            found = self.native_lock(engine, name, version_table, version_table_schema, timeout,
+                                     notify)
+            if found is not NotImplemented:
+                return found
+        connection = self.lock_connection(engine)
+        try:
+            return TableLock(
+                connection, name, lock_table_name(version_table), version_table_schema, timeout,
+                notify, lease,
+            )
+        except BaseException:
+            connection.close()
+            raise
+
+    def native_lock(
+        self,
+        engine: Engine,
+        name: str,
+        version_table: str,
+        version_table_schema: str | None,
+        timeout: float,
+        notify: Notify,
+    ) -> MigrationLock | None:
+        """The database's own session lock; ``NotImplemented`` when it has none."""
+        return NotImplemented  # type: ignore[no-any-return]
+
+    def lock_connection(self, engine: Engine) -> Connection:
+        """A connection of its own for the lock and the run log, committing as it goes."""
+        return engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+
+    # -- while revisions run -----------------------------------------------------
+
+    def commits_by_itself(self, statement: str) -> bool:
+        """Whether ``statement`` is made permanent at once, even inside a transaction.
+
+        Used to tell whether a revision that failed may have left part of
+        its work behind. The generic answer trusts the transaction.
+        """
+        return False
+
+    def can_vanish(self, engine: Engine) -> bool:
+        """Whether the database disappears with its last connection (nothing to record)."""
+        return False
+
+    @contextmanager
+    def statement_lock_timeout(self, connection: Connection, seconds: float) -> Iterator[None]:
+        """Make migration statements stop waiting for table locks after ``seconds``."""
+        if seconds > 0:
+            log.warning(
+                "MIGRATE_STATEMENT_LOCK_TIMEOUT is not supported on %s; migration statements "
+                "wait for table locks as long as the database lets them.", self.dialect_name,
+            )
+        yield
+
+    @contextmanager
+    def transactional_migrations(self, connection: Connection) -> Iterator[None]:
+        """Around the run: whatever makes the migration connection's DDL transactional."""
+        yield
+
+
+@contextmanager
+def session_setting(connection: Connection, setting: str, reset: str) -> Iterator[None]:
+    """Apply a session setting for the block, committed so a rollback keeps it."""
+    connection.exec_driver_sql(setting)
+    connection.commit()
+    try:
+        yield
+    finally:
+        try:
+            if connection.in_transaction():
+                connection.rollback()
+            connection.exec_driver_sql(reset)
+            connection.commit()
+        except Exception:  # a broken connection is discarded by the pool anyway
+            log.debug("Could not reset %r.", setting, exc_info=True)

@@ -1,0 +1,118 @@
+"""MySQL and MariaDB: named locks, ``lock_wait_timeout``, DDL that commits by itself."""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from ..errors import LockTimeout
+from . import register
+from .base import Backend, session_setting
+from .lock import MigrationLock, Notify, clock
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection, Engine
+
+# Statements that end the transaction and are permanent at once ("implicit commit").
+_IMPLICIT_COMMIT = re.compile(
+    r"^\s*(?:/\*.*?\*/\s*)*(?:CREATE|ALTER|DROP|RENAME|TRUNCATE|GRANT|REVOKE|LOCK\s+TABLES"
+    r"|UNLOCK\s+TABLES|ANALYZE|OPTIMIZE|REPAIR)\b",
+    re.IGNORECASE | re.DOTALL,
+)
+
+
+class MariaDBLock(MigrationLock):
+    """A named lock (``GET_LOCK``), scoped by database and version table.
+
+    Lock names are server-wide and at most 64 characters, so long names are
+    replaced by a digest.
+    """
+
+    def __init__(self, connection: Connection, name: str, timeout: float, notify: Notify) -> None:
+        from sqlalchemy import text
+
+        database = connection.execute(text("SELECT DATABASE()")).scalar()
+        full = f"{name}@{database}"
+        if len(full) > 64:
+            full = "flask_schema:" + hashlib.sha256(full.encode()).hexdigest()[:48]
+        super().__init__(full, timeout, notify, connection)
+        self.database_label = f"MariaDB database '{database}'"
+
+    def _execute(self, sql: str, **params: Any) -> Any:
+        from sqlalchemy import text
+
+        assert self.connection is not None
+        with self.mutex:
+            return self.connection.execute(text(sql), params).scalar()
+
+    def try_acquire(self) -> bool:
+        result = self._execute("SELECT GET_LOCK(:name, 0)", name=self.name)
+        if result is None:
+            raise LockTimeout(f"The server refused the migration lock {self.name!r} (GET_LOCK failed).")
+        return bool(result == 1)
+
+    def release(self) -> None:
+        self._execute("SELECT RELEASE_LOCK(:name)", name=self.name)
+
+    def check_held(self) -> bool:
+        return bool(self._execute("SELECT IS_USED_LOCK(:name) = CONNECTION_ID()", name=self.name))
+
+    def describe_holder(self) -> str | None:
+        from sqlalchemy import text
+
+        assert self.connection is not None
+        with self.mutex:
+            row = self.connection.execute(
+                text(
+                    "SELECT p.ID, p.HOST, p.TIME FROM information_schema.PROCESSLIST p"
+                    " WHERE p.ID = IS_USED_LOCK(:name)"
+                ),
+                {"name": self.name},
+            ).first()
+        if row is None:
+            return None
+        connection_id, host, seconds = row
+        since = datetime.datetime.now() - datetime.timedelta(seconds=int(seconds or 0))
+        return f"connection {connection_id} from {host}, connected since {clock(since)}"
+
+
+@register("mysql", "mariadb")
+class MySQLBackend(Backend):
+    """MySQL and MariaDB: each DDL statement commits by itself."""
+
+    families = ("mysql", "mariadb")
+
+    def native_lock(
+        self,
+        engine: Engine,
+        name: str,
+        version_table: str,
+        version_table_schema: str | None,
+        timeout: float,
+        notify: Notify,
+    ) -> MigrationLock | None:
+        connection = self.lock_connection(engine)
+        try:
+            return MariaDBLock(connection, name, timeout, notify)
+        except BaseException:
+            connection.close()
+            raise
+
+    def commits_by_itself(self, statement: str) -> bool:
+        return bool(_IMPLICIT_COMMIT.match(statement))
+
+    @contextmanager
+    def statement_lock_timeout(self, connection: Connection, seconds: float) -> Iterator[None]:
+        if seconds <= 0:
+            yield
+            return
+        with session_setting(
+            connection,
+            f"SET SESSION lock_wait_timeout = {max(int(round(seconds)), 1)}",
+            "SET SESSION lock_wait_timeout = DEFAULT",
+        ):
+            yield

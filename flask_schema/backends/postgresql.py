@@ -1,0 +1,120 @@
+"""PostgreSQL: advisory locks, ``lock_timeout``, transactional DDL."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from . import register
+from .base import Backend, session_setting
+from .lock import MigrationLock, Notify, clock, holder_description
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection, Engine
+
+
+class PostgresLock(MigrationLock):
+    """A session advisory lock, taken by polling the non-blocking try-lock.
+
+    A waiter blocked inside ``pg_advisory_lock`` holds a snapshot open, and a
+    holder building an index ``CONCURRENTLY`` waits for every such snapshot:
+    both would wait forever. Polling keeps each attempt a short transaction.
+    """
+
+    def __init__(self, connection: Connection, name: str, timeout: float, notify: Notify) -> None:
+        super().__init__(name, timeout, notify, connection)
+        self.key = self.key_for(name)
+        self.database_label = f"PostgreSQL database '{connection.engine.url.database}'"
+
+    @staticmethod
+    def key_for(name: str) -> int:
+        """A signed 64-bit advisory key from ``name``."""
+        digest = hashlib.sha256(name.encode()).digest()
+        return int.from_bytes(digest[:8], "big", signed=True)
+
+    def _execute(self, sql: str, **params: Any) -> Any:
+        from sqlalchemy import text
+
+        assert self.connection is not None
+        with self.mutex:
+            return self.connection.execute(text(sql), params).scalar()
+
+    def try_acquire(self) -> bool:
+        return bool(self._execute("SELECT pg_try_advisory_lock(:key)", key=self.key))
+
+    def release(self) -> None:
+        self._execute("SELECT pg_advisory_unlock(:key)", key=self.key)
+
+    def check_held(self) -> bool:
+        held = self._execute(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+            " AND pid = pg_backend_pid() AND classid::bigint = :high AND objid::bigint = :low"
+            " AND objsubid = 1",
+            high=(self.key >> 32) & 0xFFFFFFFF, low=self.key & 0xFFFFFFFF,
+        )
+        return bool(held)
+
+    def describe_holder(self) -> str | None:
+        from sqlalchemy import text
+
+        assert self.connection is not None
+        with self.mutex:
+            row = self.connection.execute(
+                text(
+                    "SELECT a.application_name, a.client_addr, a.pid, a.backend_start"
+                    " FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
+                    " WHERE l.locktype = 'advisory' AND l.granted"
+                    " AND l.classid::bigint = :high AND l.objid::bigint = :low"
+                    " AND l.objsubid = 1 AND l.database = (SELECT oid FROM pg_database"
+                    " WHERE datname = current_database())"
+                ),
+                {"high": (self.key >> 32) & 0xFFFFFFFF, "low": self.key & 0xFFFFFFFF},
+            ).first()
+        if row is None:
+            return None
+        application, address, pid, since = row
+        who = application if application and application.startswith("flask_schema") else None
+        where = who.partition(" ")[2] if who else f"server pid {pid} from {address or 'local'}"
+        return f"{where}, since {clock(since)}"
+
+
+@register("postgresql")
+class PostgresBackend(Backend):
+    """PostgreSQL: DDL is transactional; locks are session advisory locks."""
+
+    families = ("postgresql",)
+
+    def native_lock(
+        self,
+        engine: Engine,
+        name: str,
+        version_table: str,
+        version_table_schema: str | None,
+        timeout: float,
+        notify: Notify,
+    ) -> MigrationLock | None:
+        from sqlalchemy import text
+
+        connection = self.lock_connection(engine)
+        try:
+            label = f"flask_schema {holder_description()}"[:63]
+            connection.execute(
+                text("SELECT set_config('application_name', :name, false)"), {"name": label}
+            )
+            return PostgresLock(connection, name, timeout, notify)
+        except BaseException:
+            connection.close()
+            raise
+
+    @contextmanager
+    def statement_lock_timeout(self, connection: Connection, seconds: float) -> Iterator[None]:
+        if seconds <= 0:
+            yield
+            return
+        with session_setting(
+            connection, f"SET lock_timeout = {int(seconds * 1000)}", "RESET lock_timeout"
+        ):
+            yield
+
