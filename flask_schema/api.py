@@ -438,8 +438,7 @@ def upgrade(
     :class:`~flask_schema.backup.Backup` as soon as it is written.
     ``lock``/``lock_timeout`` override the migration lock settings.
     """
-    return _move("upgrade", directory, revision, sql, tag, x_arg, backup, on_backup, lock,
-                 lock_timeout)
+    return _move("upgrade", directory, revision, sql, tag, x_arg, backup, on_backup, lock, lock_timeout)
 
 
 def downgrade(
@@ -459,8 +458,7 @@ def downgrade(
     """
     if sql and revision == "-1":
         revision = "head:-1"
-    return _move("downgrade", directory, revision, sql, tag, x_arg, backup, on_backup, lock,
-                 lock_timeout)
+    return _move("downgrade", directory, revision, sql, tag, x_arg, backup, on_backup, lock, lock_timeout)
 
 
 def _move(
@@ -555,9 +553,7 @@ def branches(directory: str | None = None, verbose: bool = False) -> list[Script
         return [rev for rev in _script_directory(config).walk_revisions() if rev.is_branch_point]
 
 
-def current(
-    directory: str | None = None, verbose: bool = False, check_heads: bool = False
-) -> Heads:
+def current(directory: str | None = None, verbose: bool = False, check_heads: bool = False) -> Heads:
     """The revisions applied to each database, keyed by bind key.
 
     With ``check_heads``, raise :class:`RevisionError` unless every database
@@ -573,8 +569,7 @@ def current(
             if behind:
                 names = ", ".join("default" if key is None else str(key) for key in behind)
                 raise RevisionError(
-                    f"The database is not at the head revision ({names}); "
-                    "run 'flask db upgrade'."
+                    f"The database is not at the head revision ({names}); run 'flask db upgrade'."
                 )
     return found
 
@@ -596,8 +591,9 @@ def stamp(
     _mark_changing(config, "stamp", lock, lock_timeout)
     revisions = [revision] if isinstance(revision, str) else list(revision)
     with translate_errors():
-        command.stamp(config, revisions if len(revisions) > 1 else revisions[0], sql=sql,
-                      tag=tag, purge=purge)
+        command.stamp(
+            config, revisions if len(revisions) > 1 else revisions[0], sql=sql, tag=tag, purge=purge
+        )
         if buffer is not None:
             return buffer.getvalue()
         return _heads_after(config, _script_directory(config))
@@ -629,9 +625,7 @@ def ensure_version(
     return buffer.getvalue() if buffer is not None else None
 
 
-def _request_backup(
-    config: Config, backup: bool | None, on_backup: Callable[[Backup], None] | None
-) -> None:
+def _request_backup(config: Config, backup: bool | None, on_backup: Callable[[Backup], None] | None) -> None:
     """Ask the migration run for backups when ``--backup`` or the setting says so."""
     from flask import current_app
 
@@ -651,6 +645,7 @@ def backups() -> list[Backup]:
     from .backup import backup_directory, list_backups
 
     return list_backups(backup_directory(current_app))
+
 
 def lint(
     directory: str | None = None,
@@ -700,9 +695,7 @@ def migrate_dry_run(directory: str | None = None, **options: Any) -> str | None:
 # -- deploy safety: lock settings, resolve, status, plan, sql --------------------
 
 
-def _mark_changing(
-    config: Config, command_name: str, lock: bool | None, lock_timeout: float | None
-) -> None:
+def _mark_changing(config: Config, command_name: str, lock: bool | None, lock_timeout: float | None) -> None:
     """Tell the run which command it is, so it takes the migration lock."""
     from .guard import COMMAND_ATTRIBUTE, LOCK_ATTRIBUTE, LOCK_TIMEOUT_ATTRIBUTE
 

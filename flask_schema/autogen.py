@@ -60,8 +60,7 @@ def parse_renames(values: Iterable[str]) -> dict[str, str]:
         old, sep, new = value.partition(":")
         if not sep or not old.strip() or not new.strip() or "." in new:
             raise ConfigurationError(
-                f"--rename {value!r} is not of the form table.old_column:new_column "
-                "or old_table:new_table."
+                f"--rename {value!r} is not of the form table.old_column:new_column or old_table:new_table."
             )
         answers[old.strip()] = new.strip()
     return answers
@@ -175,14 +174,18 @@ def _review_columns(
                 used.add(key)
         elif confirm is not None:
             chosen = next(
-                (add for add in candidates
-                 if _ask(f"{table}.{drop.column_name} to {table}.{add.column.name}", confirm)),
+                (
+                    add
+                    for add in candidates
+                    if _ask(f"{table}.{drop.column_name} to {table}.{add.column.name}", confirm)
+                ),
                 None,
             )
         else:
             _leave_as_drop_and_add(
-                table_ops.ops, drop, [f"{table}.{drop.column_name} to {table}.{add.column.name}"
-                                      for add in candidates],
+                table_ops.ops,
+                drop,
+                [f"{table}.{drop.column_name} to {table}.{add.column.name}" for add in candidates],
                 [f"{key}:{add.column.name}" for add in candidates],
             )
             continue
@@ -200,10 +203,10 @@ def _rename_column_in(table_ops: ModifyTableOps, dropped: str, added: str) -> No
     """Replace ``drop_column(dropped)`` and ``add_column(added)`` with one rename."""
     from alembic.operations.ops import AddColumnOp, AlterColumnOp, DropColumnOp
 
-    drop = next((op for op in table_ops.ops
-                 if isinstance(op, DropColumnOp) and op.column_name == dropped), None)
-    add = next((op for op in table_ops.ops
-                if isinstance(op, AddColumnOp) and op.column.name == added), None)
+    drop = next(
+        (op for op in table_ops.ops if isinstance(op, DropColumnOp) and op.column_name == dropped), None
+    )
+    add = next((op for op in table_ops.ops if isinstance(op, AddColumnOp) and op.column.name == added), None)
     if drop is None or add is None:
         return
     old: Column[Any] = drop.to_column()
@@ -315,12 +318,10 @@ def _column_changes(
     from alembic.operations.ops import AddColumnOp, DropColumnOp, ModifyTableOps
 
     ops: list[MigrateOperation] = [
-        AddColumnOp.from_column_and_tablename(schema, table, new[name])
-        for name in new if name not in old
+        AddColumnOp.from_column_and_tablename(schema, table, new[name]) for name in new if name not in old
     ]
     ops += [
-        DropColumnOp.from_column_and_tablename(schema, table, old[name])
-        for name in old if name not in new
+        DropColumnOp.from_column_and_tablename(schema, table, old[name]) for name in old if name not in new
     ]
     return [ModifyTableOps(table, ops, schema=schema)] if ops else []
 
@@ -343,16 +344,12 @@ def _rename_table_in(
 
     create = next(op for op in ops if isinstance(op, CreateTableOp) and op.table_name == created)
     drop = next(op for op in ops if isinstance(op, DropTableOp) and op.table_name == dropped)
-    follow: list[MigrateOperation] = [
-        op for op in ops if _is_modify(op) and op.table_name == created
-    ]
+    follow: list[MigrateOperation] = [op for op in ops if _is_modify(op) and op.table_name == created]
     for op in [create, *follow]:
         ops.remove(op)
     index = ops.index(drop)
     _ensure_rename_table_renderer()
-    ops[index : index + 1] = [
-        *before, RenameTableOp(dropped, created, schema=schema), *after, *follow
-    ]
+    ops[index : index + 1] = [*before, RenameTableOp(dropped, created, schema=schema), *after, *follow]
     _remove_comments_about(ops, dropped)
 
 
@@ -456,9 +453,7 @@ def _warn_unnamed_constraints(metadata: MetaData | None, config: Config) -> None
         f"{table.name} ({kinds[type(constraint)]})"
         for table in metadata.tables.values()
         for constraint in table.constraints
-        if type(constraint) in kinds
-        and kinds[type(constraint)] not in convention
-        and constraint.name is None
+        if type(constraint) in kinds and kinds[type(constraint)] not in convention and constraint.name is None
     ]
     if not unnamed:
         return

@@ -29,9 +29,7 @@ def autogenerate_options(app_config: Mapping[str, Any], options: dict[str, Any])
         options["include_name"] = include_name(ignored, schemas, options.get("include_name"))
 
 
-def include_name(
-    ignored_tables: list[str], schemas: list[str], user_hook: IncludeName | None
-) -> IncludeName:
+def include_name(ignored_tables: list[str], schemas: list[str], user_hook: IncludeName | None) -> IncludeName:
     """An ``include_name`` hook that skips ignored tables and unlisted schemas.
 
     The user's own hook, if any, still has the last word on what is left.

@@ -112,9 +112,7 @@ def require_runtime_env(script_location: str) -> None:
 # -- making a backup ----------------------------------------------------------------
 
 
-def back_up(
-    connection: Connection, database: str, heads: Sequence[str], request: BackupRequest
-) -> Backup:
+def back_up(connection: Connection, database: str, heads: Sequence[str], request: BackupRequest) -> Backup:
     """Write a backup of ``connection``'s database, prune old ones, report it."""
     dialect = connection.dialect.name
     family = _FAMILIES.get(dialect)
@@ -201,9 +199,7 @@ def _postgresql(connection: Connection, database: str, partial: str, final: str)
             f"install pg_dump {_dotted(server_major)} or newer."
         )
     env = _pg_environment(url)
-    _run_tool(
-        [tool, "--format=custom", "--no-password", f"--file={partial}"], env, database, url
-    )
+    _run_tool([tool, "--format=custom", "--no-password", f"--file={partial}"], env, database, url)
     restore = ["pg_restore", "--clean", "--if-exists", "--create", "--exit-on-error"]
     host = env.get("PGHOST")
     if host:
@@ -361,9 +357,7 @@ def _tool_version(tool: str) -> tuple[Any, ...]:
     except (OSError, subprocess.SubprocessError):
         return ()
     text = result.stdout
-    match = re.search(r"(?:Distrib|from)\s+(\d+(?:\.\d+)*)", text) or re.search(
-        r"(\d+(?:\.\d+)*)", text
-    )
+    match = re.search(r"(?:Distrib|from)\s+(\d+(?:\.\d+)*)", text) or re.search(r"(\d+(?:\.\d+)*)", text)
     if match is None:
         return ()
     numbers: tuple[Any, ...] = tuple(int(part) for part in match.group(1).split("."))
@@ -408,9 +402,7 @@ def list_backups(directory: str) -> list[Backup]:
             continue
         path = os.path.join(directory, name)
         created = datetime.strptime(match["stamp"], _STAMP_FORMAT).replace(tzinfo=timezone.utc)
-        found.append(
-            Backup(path, match["database"], match["revision"], created, os.path.getsize(path))
-        )
+        found.append(Backup(path, match["database"], match["revision"], created, os.path.getsize(path)))
     found.sort(key=lambda backup: backup.created, reverse=True)
     return found
 

@@ -89,8 +89,7 @@ def reports_errors(f: F) -> F:
                 traceback.print_exc()
             first_line = (str(error).strip().splitlines() or [""])[0]
             _fail(
-                f"{type(error).__name__}: {first_line} "
-                "(set FLASK_DB_TRACEBACK=1 to see the traceback)",
+                f"{type(error).__name__}: {first_line} (set FLASK_DB_TRACEBACK=1 to see the traceback)",
                 1,
             )
 
@@ -200,12 +199,8 @@ backup_option = click.option(
 
 
 @click.group(cls=AppGroup)
-@click.option(
-    "-d", "--directory", default=None, help='Migration script directory (default is "migrations")'
-)
-@click.option(
-    "-x", "--x-arg", multiple=True, help="Additional arguments consumed by custom env.py scripts"
-)
+@click.option("-d", "--directory", default=None, help='Migration script directory (default is "migrations")')
+@click.option("-x", "--x-arg", multiple=True, help="Additional arguments consumed by custom env.py scripts")
 @click.pass_context
 def db_group(ctx: click.Context, directory: str | None, x_arg: tuple[str, ...]) -> None:
     """Perform database migrations."""
@@ -246,9 +241,7 @@ def init(directory: str | None, multidb: bool, template: str | None, package: bo
     """Create a new migration repository."""
     created = api.init(_directory(directory), multidb=multidb, template=template, package=package)
     click.echo(f"Created the migrations folder {os.path.abspath(created)}.")
-    click.echo(
-        "Review alembic.ini there, then run 'flask db migrate' after each model change."
-    )
+    click.echo("Review alembic.ini there, then run 'flask db migrate' after each model change.")
 
 
 def _revision_options(f: F) -> F:
@@ -258,7 +251,8 @@ def _revision_options(f: F) -> F:
             click.option("-m", "--message", default=None, help="Revision message"),
             sql_option,
             click.option(
-                "--head", default="head",
+                "--head",
+                default="head",
                 help="Specify head revision or <branchname>@head to base new revision on",
             ),
             click.option("--splice", is_flag=True, help='Allow a non-head revision as the "head"'),
@@ -294,7 +288,10 @@ def revision(directory: str | None, autogenerate: bool, **options: Any) -> None:
 @_revision_options
 @x_arg_option
 @click.option(
-    "--rename", "renames", multiple=True, metavar="TABLE.OLD:NEW",
+    "--rename",
+    "renames",
+    multiple=True,
+    metavar="TABLE.OLD:NEW",
     help="Answer a rename question in advance (table.old_column:new_column or old_table:new_table)",
 )
 @click.option("--no-input", is_flag=True, help="Ask nothing; possible renames stay drop + add")
@@ -357,11 +354,15 @@ def merge(
 
 def _lock_options(f: F) -> F:
     f = click.option(
-        "--no-lock", is_flag=True,
+        "--no-lock",
+        is_flag=True,
         help="Do not take the migration lock (for poolers that cannot hold session locks)",
     )(f)
     f = click.option(
-        "--lock-timeout", type=click.FloatRange(min=0), default=None, metavar="SECONDS",
+        "--lock-timeout",
+        type=click.FloatRange(min=0),
+        default=None,
+        metavar="SECONDS",
         help="Seconds to wait for the migration lock (default 600, MIGRATE_LOCK_TIMEOUT)",
     )(f)
     return f
@@ -382,16 +383,29 @@ def _lock_args(no_lock: bool, lock_timeout: float | None) -> dict[str, Any]:
 @click.argument("revision", default="head")
 @reports_errors
 def upgrade(
-    directory: str | None, sql: bool, tag: str | None, x_arg: tuple[str, ...], revision: str,
-    backup: bool | None, no_lock: bool, lock_timeout: float | None, plan: bool,
+    directory: str | None,
+    sql: bool,
+    tag: str | None,
+    x_arg: tuple[str, ...],
+    revision: str,
+    backup: bool | None,
+    no_lock: bool,
+    lock_timeout: float | None,
+    plan: bool,
 ) -> None:
     """Upgrade to a later version."""
     if plan:
         _echo_plan(api.plan(_directory(directory), revision))
         return
     result = api.upgrade(
-        _directory(directory), revision, sql=sql, tag=tag, x_arg=_x_args(x_arg),
-        backup=backup, on_backup=_echo_backup, **_lock_args(no_lock, lock_timeout),
+        _directory(directory),
+        revision,
+        sql=sql,
+        tag=tag,
+        x_arg=_x_args(x_arg),
+        backup=backup,
+        on_backup=_echo_backup,
+        **_lock_args(no_lock, lock_timeout),
     )
     if isinstance(result, str):
         click.echo(result, nl=False)
@@ -407,13 +421,25 @@ def upgrade(
 @click.argument("revision", default="-1")
 @reports_errors
 def downgrade(
-    directory: str | None, sql: bool, tag: str | None, x_arg: tuple[str, ...], revision: str,
-    backup: bool | None, no_lock: bool, lock_timeout: float | None,
+    directory: str | None,
+    sql: bool,
+    tag: str | None,
+    x_arg: tuple[str, ...],
+    revision: str,
+    backup: bool | None,
+    no_lock: bool,
+    lock_timeout: float | None,
 ) -> None:
     """Revert to a previous version."""
     result = api.downgrade(
-        _directory(directory), revision, sql=sql, tag=tag, x_arg=_x_args(x_arg),
-        backup=backup, on_backup=_echo_backup, **_lock_args(no_lock, lock_timeout),
+        _directory(directory),
+        revision,
+        sql=sql,
+        tag=tag,
+        x_arg=_x_args(x_arg),
+        backup=backup,
+        on_backup=_echo_backup,
+        **_lock_args(no_lock, lock_timeout),
     )
     if isinstance(result, str):
         click.echo(result, nl=False)
@@ -435,24 +461,18 @@ def show(directory: str | None, revision: str) -> None:
 @verbose_option
 @click.option("-i", "--indicate-current", is_flag=True, help="Indicate current version")
 @reports_errors
-def history(
-    directory: str | None, rev_range: str | None, verbose: bool, indicate_current: bool
-) -> None:
+def history(directory: str | None, rev_range: str | None, verbose: bool, indicate_current: bool) -> None:
     """List changeset scripts in chronological order."""
     for script in api.history(_directory(directory), rev_range, verbose, indicate_current):
         click.echo(
-            script.cmd_format(
-                verbose=verbose, include_branches=True, include_doc=True, include_parents=True
-            )
+            script.cmd_format(verbose=verbose, include_branches=True, include_doc=True, include_parents=True)
         )
 
 
 @db_group.command()
 @directory_option
 @verbose_option
-@click.option(
-    "--resolve-dependencies", is_flag=True, help="Treat dependency versions as down revisions"
-)
+@click.option("--resolve-dependencies", is_flag=True, help="Treat dependency versions as down revisions")
 @reports_errors
 def heads(directory: str | None, verbose: bool, resolve_dependencies: bool) -> None:
     """Show current available heads in the script directory."""
@@ -503,12 +523,23 @@ def current(directory: str | None, verbose: bool, check_heads: bool) -> None:
 @click.argument("revisions", nargs=-1)
 @reports_errors
 def stamp(
-    directory: str | None, sql: bool, tag: str | None, purge: bool, revisions: tuple[str, ...],
-    no_lock: bool, lock_timeout: float | None,
+    directory: str | None,
+    sql: bool,
+    tag: str | None,
+    purge: bool,
+    revisions: tuple[str, ...],
+    no_lock: bool,
+    lock_timeout: float | None,
 ) -> None:
     """'stamp' the revision table with the given revision(s); don't run any migrations."""
-    result = api.stamp(_directory(directory), list(revisions) or "head", sql=sql, tag=tag,
-                       purge=purge, **_lock_args(no_lock, lock_timeout))
+    result = api.stamp(
+        _directory(directory),
+        list(revisions) or "head",
+        sql=sql,
+        tag=tag,
+        purge=purge,
+        **_lock_args(no_lock, lock_timeout),
+    )
     if isinstance(result, str):
         click.echo(result, nl=False)
 
@@ -527,9 +558,7 @@ def check(directory: str | None) -> None:
 @sql_option
 @_lock_options
 @reports_errors
-def ensure_version(
-    directory: str | None, sql: bool, no_lock: bool, lock_timeout: float | None
-) -> None:
+def ensure_version(directory: str | None, sql: bool, no_lock: bool, lock_timeout: float | None) -> None:
     """Create the version table if it does not exist."""
     result = api.ensure_version(_directory(directory), sql=sql, **_lock_args(no_lock, lock_timeout))
     if result:
@@ -537,9 +566,7 @@ def ensure_version(
 
 
 def _echo_backup(backup: Backup) -> None:
-    click.echo(
-        f"Backed up database {backup.database} (revision {backup.revision}) to {backup.path}"
-    )
+    click.echo(f"Backed up database {backup.database} (revision {backup.revision}) to {backup.path}")
     click.echo(f"Restore it with: {backup.restore_command}")
 
 
@@ -581,6 +608,7 @@ def _size(size: int) -> str:
         value /= 1024
     return f"{value:.1f} GiB"
 
+
 def _relative(path: str) -> str:
     try:
         return os.path.relpath(path)
@@ -598,7 +626,9 @@ def _echo_findings(findings: Sequence[Any], err: bool = False) -> None:
 @directory_option
 @click.option("--all", "all_revisions", is_flag=True, help="Check every revision of the history")
 @click.option(
-    "--backend", default=None, type=click.Choice(["postgresql", "mysql", "mariadb", "sqlite"]),
+    "--backend",
+    default=None,
+    type=click.Choice(["postgresql", "mysql", "mariadb", "sqlite"]),
     help="Check as for this database instead of the app's",
 )
 @click.option("--rules", "list_rules", is_flag=True, help="List the rules and what each costs")
@@ -620,15 +650,16 @@ def lint(
 
     if list_rules:
         for rule in RULES:
-            click.echo(f"{rule.id} ({rule.severity}): {rule.summary}.\n    cost: {rule.cost}.\n"
-                       f"    safer: {rule.hint}")
+            click.echo(
+                f"{rule.id} ({rule.severity}): {rule.summary}.\n    cost: {rule.cost}.\n"
+                f"    safer: {rule.hint}"
+            )
         return
     checked, findings = api.lint(_directory(directory), revisions, all_revisions, backend)
     _echo_findings(findings)
     errors = sum(1 for finding in findings if finding.severity == ERROR)
     click.echo(
-        f"{len(checked)} revision(s) checked: {errors} error(s), "
-        f"{len(findings) - errors} warning(s).",
+        f"{len(checked)} revision(s) checked: {errors} error(s), {len(findings) - errors} warning(s).",
         err=True,
     )
     if errors:
@@ -695,21 +726,33 @@ def status(directory: str | None, check: bool) -> None:
 @db_group.command()
 @directory_option
 @_lock_options
-@click.option("--applied", "outcome", flag_value="applied",
-              help="Its changes are all in the database: record the revision as done")
-@click.option("--rolled-back", "outcome", flag_value="rolled-back",
-              help="Its changes were undone by hand: leave the version table as it is")
+@click.option(
+    "--applied",
+    "outcome",
+    flag_value="applied",
+    help="Its changes are all in the database: record the revision as done",
+)
+@click.option(
+    "--rolled-back",
+    "outcome",
+    flag_value="rolled-back",
+    help="Its changes were undone by hand: leave the version table as it is",
+)
 @click.argument("revision")
 @reports_errors
 def resolve(
-    directory: str | None, outcome: str | None, revision: str, no_lock: bool,
+    directory: str | None,
+    outcome: str | None,
+    revision: str,
+    no_lock: bool,
     lock_timeout: float | None,
 ) -> None:
     """Settle a revision that an earlier upgrade left half-applied."""
     if outcome is None:
         raise click.UsageError("Say what happened to the revision: --applied or --rolled-back.")
-    done = api.resolve(_directory(directory), revision, applied=outcome == "applied",
-                       **_lock_args(no_lock, lock_timeout))
+    done = api.resolve(
+        _directory(directory), revision, applied=outcome == "applied", **_lock_args(no_lock, lock_timeout)
+    )
     for label, what in done:
         click.echo(f"{label}: recorded {revision} as {outcome.replace('-', ' ')} ({what}).")
 

@@ -78,10 +78,13 @@ def _added_values(
                 statements.append(
                     _execute(f"ALTER TYPE {quote(name)} ADD VALUE IF NOT EXISTS {_literal(value)}")
                 )
-                downgrade.ops.append(CommentOp(
-                    f"flask-schema: PostgreSQL cannot remove value {value!r} from enum {name}; "
-                    "it stays after this downgrade.", name,
-                ))
+                downgrade.ops.append(
+                    CommentOp(
+                        f"flask-schema: PostgreSQL cannot remove value {value!r} from enum {name}; "
+                        "it stays after this downgrade.",
+                        name,
+                    )
+                )
         removed = [value for value in existing[name] if value not in values]
         if removed:
             log.warning(
@@ -100,7 +103,8 @@ def _types_of_new_columns(
 
     created_with_tables = {
         kind.name
-        for op in upgrade.ops if isinstance(op, CreateTableOp)
+        for op in upgrade.ops
+        if isinstance(op, CreateTableOp)
         for kind in (getattr(column, "type", None) for column in op.columns)
         if isinstance(kind, Enum)
     }
@@ -134,7 +138,8 @@ def _types_of_dropped_tables(
 
     def enum_names(columns: Any) -> list[str]:
         return [
-            column.type.name for column in columns
+            column.type.name
+            for column in columns
             if isinstance(getattr(column, "type", None), Enum) and column.type.name
         ]
 
@@ -143,13 +148,15 @@ def _types_of_dropped_tables(
         if isinstance(op, DropTableOp) and op._reverse is not None:
             for name in enum_names(op._reverse.columns):
                 if name not in wanted and name in existing:
-                    upgrade.ops.insert(upgrade.ops.index(op) + 1,
-                                       _execute(f"DROP TYPE IF EXISTS {quote(name)}"))
+                    upgrade.ops.insert(
+                        upgrade.ops.index(op) + 1, _execute(f"DROP TYPE IF EXISTS {quote(name)}")
+                    )
                     existing = {key: value for key, value in existing.items() if key != name}
     # Downgrade: a table this revision creates takes its new enum type with it.
     for op in list(downgrade.ops):
         if isinstance(op, DropTableOp) and op._reverse is not None:
             for name in enum_names(op._reverse.columns):
                 if name not in existing:
-                    downgrade.ops.insert(downgrade.ops.index(op) + 1,
-                                         _execute(f"DROP TYPE IF EXISTS {quote(name)}"))
+                    downgrade.ops.insert(
+                        downgrade.ops.index(op) + 1, _execute(f"DROP TYPE IF EXISTS {quote(name)}")
+                    )

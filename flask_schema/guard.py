@@ -67,9 +67,7 @@ class RunGuard:
             settings.resolve("lock", app_config, None, config.attributes.get(LOCK_ATTRIBUTE))
         )
         self.lock_timeout = float(
-            settings.resolve(
-                "lock_timeout", app_config, None, config.attributes.get(LOCK_TIMEOUT_ATTRIBUTE)
-            )
+            settings.resolve("lock_timeout", app_config, None, config.attributes.get(LOCK_TIMEOUT_ATTRIBUTE))
         )
         self.statement_lock_timeout = float(settings.resolve("statement_lock_timeout", app_config))
         self.per_revision = bool(settings.resolve("transaction_per_revision", app_config))
@@ -86,7 +84,10 @@ class RunGuard:
             yield
             return
         lock = backend_for(self.engine.dialect.name).lock(
-            self.engine, self.version_table, self.version_table_schema, self.lock_timeout,
+            self.engine,
+            self.version_table,
+            self.version_table_schema,
+            self.lock_timeout,
             log.info,
         )
         if lock is None:
@@ -182,14 +183,12 @@ class RunGuard:
                 else:
                     found = script.get_revision(revision)
                     down = found.down_revision if found is not None else None
-                    targets = tuple(down) if isinstance(down, (list, tuple)) else (
-                        (down,) if down else ("base",)
+                    targets = (
+                        tuple(down) if isinstance(down, (list, tuple)) else ((down,) if down else ("base",))
                     )
                 yield from script._stamp_revs(targets, heads)
             runlog.finish(revision)
-            self.config.attributes.setdefault(RESOLVED_ATTRIBUTE, []).append(
-                (self.label, entry)
-            )
+            self.config.attributes.setdefault(RESOLVED_ATTRIBUTE, []).append((self.label, entry))
 
         migration_context._migrations_fn = resolve_work
 
@@ -202,7 +201,10 @@ class RunGuard:
         current = ", ".join(heads) or "base"
         log.info(
             "Applying %d step%s to %s (now at %s).",
-            len(steps), "" if len(steps) == 1 else "s", self.label, current,
+            len(steps),
+            "" if len(steps) == 1 else "s",
+            self.label,
+            current,
         )
 
     def _report_nothing_to_do(self, heads: Any) -> None:
@@ -210,7 +212,10 @@ class RunGuard:
         if self.lock is not None and self.lock.waited > 0.05:
             log.info(
                 "Nothing to do for %s: another process brought it to %s while this one "
-                "waited %.1fs for the lock.", self.label, current, self.lock.waited,
+                "waited %.1fs for the lock.",
+                self.label,
+                current,
+                self.lock.waited,
             )
         else:
             log.info("Nothing to do for %s: it is already at %s.", self.label, current)
@@ -225,9 +230,7 @@ class RunGuard:
         if self.runlog is not None and _revision_of(step) is not None:
             self.runlog.finish(_revision_of(step) or "")
         self.current_step = None
-        self.config.attributes.setdefault(STEPS_ATTRIBUTE, []).append(
-            (self.label, str(step), seconds)
-        )
+        self.config.attributes.setdefault(STEPS_ATTRIBUTE, []).append((self.label, str(step), seconds))
         log.info("  %s: %s (%.2fs)", self.label, step, seconds)
 
     def _refuse_half_applied(self) -> None:
@@ -260,9 +263,7 @@ class RunGuard:
                 self.runlog.fail(revision, first_line)
             except Exception:  # the report matters more than the log entry
                 log.debug("Could not record the failure in the run log.", exc_info=True)
-        return MigrationFailed(
-            f"{self.label}: {step} failed: {first_line}{where}. {state}"
-        )
+        return MigrationFailed(f"{self.label}: {step} failed: {first_line}{where}. {state}")
 
     def _state_after_failure(self, step: Any) -> str:
         from alembic.runtime.migration import MigrationContext
@@ -351,9 +352,7 @@ def _statement_lock_timeout(connection: Connection, seconds: float) -> Iterator[
             log.debug("Could not reset the statement lock timeout.", exc_info=True)
 
 
-def _skip_runlog(
-    user_hook: Callable[..., bool] | None, version_table: str
-) -> Callable[..., bool]:
+def _skip_runlog(user_hook: Callable[..., bool] | None, version_table: str) -> Callable[..., bool]:
     """Keep autogenerate from proposing to drop the run log table."""
     name_to_skip = runlog_table_name(version_table)
 

@@ -24,9 +24,7 @@ def check_rev_id(rev_id: str | None) -> None:
     if rev_id is None:
         return
     if not REV_ID.match(rev_id):
-        raise InvalidArgument(
-            f"Invalid --rev-id {rev_id!r}: use 1 to 32 letters, digits or underscores."
-        )
+        raise InvalidArgument(f"Invalid --rev-id {rev_id!r}: use 1 to 32 letters, digits or underscores.")
 
 
 def check_message(message: str | None) -> None:
@@ -51,7 +49,7 @@ def load_error(error: BaseException) -> RevisionError | None:
     else:
         # Everything a command does runs inside env.py's load; only an error
         # raised by the loaded file's own top level counts as a load error.
-        inner = frames[loading[-1] + 1:]
+        inner = frames[loading[-1] + 1 :]
         if any(_is_library(frame.filename) for frame in inner):
             return None
         own = [frame for frame in inner if not frame.filename.startswith("<frozen")]

@@ -105,11 +105,15 @@ def _move(config: Config, revision: str, sql: bool, tag: str | None, upgrading: 
         return script._downgrade_revs(revision, rev)
 
     with EnvironmentContext(
-        config, script, fn=steps, as_sql=sql, starting_rev=starting_rev,
-        destination_rev=revision, tag=tag,
+        config,
+        script,
+        fn=steps,
+        as_sql=sql,
+        starting_rev=starting_rev,
+        destination_rev=revision,
+        tag=tag,
     ):
         script.run_env()
-
 
 
 # -- loading ---------------------------------------------------------------------
@@ -127,10 +131,7 @@ def load_revisions(script: ScriptDirectory) -> Iterator[Script]:
         cache = HeaderCache(location)
         for listed, real_path in _listed_files(script, location):
             if real_path in seen:
-                warn(
-                    f"File {real_path} loaded twice! ignoring. "
-                    "Please ensure version_locations is unique."
-                )
+                warn(f"File {real_path} loaded twice! ignoring. Please ensure version_locations is unique.")
                 continue
             seen.add(real_path)
             if not _only_source_rev_file.match(os.path.basename(real_path)):
@@ -185,8 +186,11 @@ class RevisionModule(types.ModuleType):
         self._flask_schema_loaded: types.ModuleType | None = None
 
     def __getattr__(self, name: str) -> Any:
-        if (name.startswith("__") and name.endswith("__")) or name in HEADER_NAMES \
-                or name in _UNTRUSTED_NAMES:
+        if (
+            (name.startswith("__") and name.endswith("__"))
+            or name in HEADER_NAMES
+            or name in _UNTRUSTED_NAMES
+        ):
             # Not in the header means not in the file: read_header checked.
             raise AttributeError(name)
         loaded = self.__dict__.get("_flask_schema_loaded")
@@ -217,7 +221,7 @@ def read_header(source: bytes) -> Header | None:
     except UnicodeDecodeError:
         return None
     body_at = _BODY_START.search(text)
-    head, body = (text[: body_at.start()], text[body_at.start():]) if body_at else (text, "")
+    head, body = (text[: body_at.start()], text[body_at.start() :]) if body_at else (text, "")
     if _TOP_LEVEL_CODE.search(body) or _SUSPECT.search(body):
         return None
     try:
@@ -229,8 +233,10 @@ def read_header(source: bytes) -> Header | None:
         if index == 0 and header["doc"] is not None:
             continue
         if isinstance(node, (ast.Import, ast.ImportFrom)):
-            if any(alias.name == "*" or (alias.asname or alias.name).split(".")[0] in HEADER_NAMES
-                   for alias in node.names):
+            if any(
+                alias.name == "*" or (alias.asname or alias.name).split(".")[0] in HEADER_NAMES
+                for alias in node.names
+            ):
                 return None
             continue
         target, value = _assignment(node)
@@ -294,7 +300,7 @@ class HeaderCache:
     def get(self, path: str) -> Header | None:
         """The header of ``path``, read again only when the file changed."""
         prefix = os.path.join(self.location, "")
-        key = path[len(prefix):] if path.startswith(prefix) else os.path.relpath(path, self.location)
+        key = path[len(prefix) :] if path.startswith(prefix) else os.path.relpath(path, self.location)
         self.used.add(key)
         try:
             stat = os.stat(path)
@@ -338,12 +344,12 @@ class HeaderCache:
 def _to_json(header: Header | None) -> Any:
     if header is None:
         return None
-    return {key: {"tuple": list(value)} if isinstance(value, tuple) else value
-            for key, value in header.items()}
+    return {
+        key: {"tuple": list(value)} if isinstance(value, tuple) else value for key, value in header.items()
+    }
 
 
 def _from_json(stored: Any) -> Header | None:
     if stored is None:
         return None
-    return {key: tuple(value["tuple"]) if isinstance(value, dict) else value
-            for key, value in stored.items()}
+    return {key: tuple(value["tuple"]) if isinstance(value, dict) else value for key, value in stored.items()}

@@ -47,7 +47,8 @@ class Entry:
     def describe(self) -> str:
         verb = "upgrade to" if self.direction == "upgrade" else "downgrade from"
         state = (
-            "failed" if self.status == "failed"
+            "failed"
+            if self.status == "failed"
             else "did not finish (its process died, or runs on without the lock)"
         )
         when = self.started_at.replace(microsecond=0).isoformat(" ") if self.started_at else "?"
@@ -73,8 +74,7 @@ class RunLog:
             return []
         rows = self.connection.execute(self.table.select().order_by(self.table.c.started_at))
         return [
-            Entry(row.revision, row.direction, row.status, row.started_at, row.host, row.pid,
-                  row.error or "")
+            Entry(row.revision, row.direction, row.status, row.started_at, row.host, row.pid, row.error or "")
             for row in rows
         ]
 

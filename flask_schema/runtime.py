@@ -127,9 +127,7 @@ def skip_empty_revisions(
     return hook
 
 
-def _run_offline(
-    context: Any, state: MigrateState, binds: Sequence[str | None], multidb: bool
-) -> None:
+def _run_offline(context: Any, state: MigrateState, binds: Sequence[str | None], multidb: bool) -> None:
     config = context.config
     output = config.output_buffer or sys.stdout
     for key in binds:
@@ -149,9 +147,7 @@ def _run_offline(
             _run(context, key, multidb)
 
 
-def _run_online(
-    context: Any, state: MigrateState, binds: Sequence[str | None], multidb: bool
-) -> None:
+def _run_online(context: Any, state: MigrateState, binds: Sequence[str | None], multidb: bool) -> None:
     from flask import current_app
 
     from .guard import RunGuard

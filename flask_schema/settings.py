@@ -64,7 +64,10 @@ OPTIONS: dict[str, Option] = {
     option.name: option
     for option in [
         Option(
-            "directory", "migrations", str, "Folder that holds alembic.ini, env.py and versions/.",
+            "directory",
+            "migrations",
+            str,
+            "Folder that holds alembic.ini, env.py and versions/.",
             example="db/migrations",
         ),
         Option("compare_type", True, parse_bool, "Autogenerate compares column types."),
@@ -73,19 +76,27 @@ OPTIONS: dict[str, Option] = {
         Option("backup_dir", None, str, "Folder for backups (default: <instance folder>/backups)."),
         Option("backup_keep", 10, int, "Backups kept per database, newest first; 0 keeps all."),
         Option(
-            "compare_server_default", True, parse_bool,
+            "compare_server_default",
+            True,
+            parse_bool,
             "Autogenerate compares server defaults of columns.",
         ),
         Option(
-            "ignore_tables", ["spatial_ref_sys"], parse_list,
+            "ignore_tables",
+            ["spatial_ref_sys"],
+            parse_list,
             "Tables autogenerate leaves alone (names or patterns such as tmp_*).",
         ),
         Option(
-            "schemas", [], parse_list,
+            "schemas",
+            [],
+            parse_list,
             "Schemas autogenerate compares besides the default one.",
         ),
         Option(
-            "format_revisions", "auto", str,
+            "format_revisions",
+            "auto",
+            str,
             "Command run on each new revision file ({path}); auto: ruff format when installed.",
         ),
     ]
@@ -129,15 +140,21 @@ def parse_seconds(value: str) -> float:
 
 
 for _option in [
-    Option("lock", True, parse_bool,
-           "Take the migration lock around commands that change the database."),
-    Option("lock_timeout", 600.0, parse_seconds,
-           "Seconds to wait for the migration lock before giving up."),
-    Option("statement_lock_timeout", 0.0, parse_seconds,
-           "Seconds a migration statement may wait for a table lock (0: no limit). "
-           "PostgreSQL lock_timeout, MariaDB lock_wait_timeout."),
-    Option("transaction_per_revision", True, parse_bool,
-           "Commit after each revision; false runs all revisions in one transaction "
-           "(all-or-nothing, PostgreSQL only)."),
+    Option("lock", True, parse_bool, "Take the migration lock around commands that change the database."),
+    Option("lock_timeout", 600.0, parse_seconds, "Seconds to wait for the migration lock before giving up."),
+    Option(
+        "statement_lock_timeout",
+        0.0,
+        parse_seconds,
+        "Seconds a migration statement may wait for a table lock (0: no limit). "
+        "PostgreSQL lock_timeout, MariaDB lock_wait_timeout.",
+    ),
+    Option(
+        "transaction_per_revision",
+        True,
+        parse_bool,
+        "Commit after each revision; false runs all revisions in one transaction "
+        "(all-or-nothing, PostgreSQL only).",
+    ),
 ]:
     OPTIONS[_option.name] = _option

@@ -81,8 +81,7 @@ def read_status(config: Config, script: ScriptDirectory) -> list[DatabaseStatus]
         entry = DatabaseStatus(label, current)
         entry.revisions = [(rev, rev.revision in applied) for rev in oldest_first]
         if context.connection is not None:
-            runlog = RunLog(context.connection, context.version_table,
-                            context.version_table_schema)
+            runlog = RunLog(context.connection, context.version_table, context.version_table_schema)
             entry.unfinished = [item.describe() for item in runlog.entries()]
         found.append(entry)
 
@@ -90,9 +89,7 @@ def read_status(config: Config, script: ScriptDirectory) -> list[DatabaseStatus]
     return found
 
 
-def read_plan(
-    config: Config, script: ScriptDirectory, revision: str
-) -> list[tuple[str, list[str]]]:
+def read_plan(config: Config, script: ScriptDirectory, revision: str) -> list[tuple[str, list[str]]]:
     found: list[tuple[str, list[str]]] = []
 
     def visit(label: str, context: Any) -> None:

@@ -54,15 +54,19 @@ class Backend:
         """
         name = lock_name(version_table, version_table_schema)
         if method == "native":
-            found = self.native_lock(engine, name, version_table, version_table_schema, timeout,
-                                     notify)
+            found = self.native_lock(engine, name, version_table, version_table_schema, timeout, notify)
             if found is not NotImplemented:
                 return found
         connection = self.lock_connection(engine)
         try:
             return TableLock(
-                connection, name, lock_table_name(version_table), version_table_schema, timeout,
-                notify, lease,
+                connection,
+                name,
+                lock_table_name(version_table),
+                version_table_schema,
+                timeout,
+                notify,
+                lease,
             )
         except BaseException:
             connection.close()
@@ -104,7 +108,8 @@ class Backend:
         if seconds > 0:
             log.warning(
                 "MIGRATE_STATEMENT_LOCK_TIMEOUT is not supported on %s; migration statements "
-                "wait for table locks as long as the database lets them.", self.dialect_name,
+                "wait for table locks as long as the database lets them.",
+                self.dialect_name,
             )
         yield
 

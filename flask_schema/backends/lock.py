@@ -217,14 +217,10 @@ class TableLock(MigrationLock):
         assert self.connection is not None
         table = self.table
         with self.mutex:
-            row = self.connection.execute(
-                table.select().where(table.c.name == self.name)
-            ).first()
+            row = self.connection.execute(table.select().where(table.c.name == self.name)).first()
             if row is None:
                 try:
-                    self.connection.execute(
-                        table.insert().values(name=self.name, holder=self.token, beat=0)
-                    )
+                    self.connection.execute(table.insert().values(name=self.name, holder=self.token, beat=0))
                 except IntegrityError:
                     return False  # another waiter inserted it first
                 return True

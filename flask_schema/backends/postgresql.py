@@ -52,7 +52,8 @@ class PostgresLock(MigrationLock):
             "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
             " AND pid = pg_backend_pid() AND classid::bigint = :high AND objid::bigint = :low"
             " AND objsubid = 1",
-            high=(self.key >> 32) & 0xFFFFFFFF, low=self.key & 0xFFFFFFFF,
+            high=(self.key >> 32) & 0xFFFFFFFF,
+            low=self.key & 0xFFFFFFFF,
         )
         return bool(held)
 
@@ -100,9 +101,7 @@ class PostgresBackend(Backend):
         connection = self.lock_connection(engine)
         try:
             label = f"flask_schema {holder_description()}"[:63]
-            connection.execute(
-                text("SELECT set_config('application_name', :name, false)"), {"name": label}
-            )
+            connection.execute(text("SELECT set_config('application_name', :name, false)"), {"name": label})
             return PostgresLock(connection, name, timeout, notify)
         except BaseException:
             connection.close()
@@ -113,8 +112,5 @@ class PostgresBackend(Backend):
         if seconds <= 0:
             yield
             return
-        with session_setting(
-            connection, f"SET lock_timeout = {int(seconds * 1000)}", "RESET lock_timeout"
-        ):
+        with session_setting(connection, f"SET lock_timeout = {int(seconds * 1000)}", "RESET lock_timeout"):
             yield
-

@@ -140,8 +140,7 @@ class SQLiteBackend(Backend):
     ) -> MigrationLock | None:
         if sqlite_path(engine) is None:
             return None  # an in-memory database is this process's alone
-        return super().lock(engine, version_table, version_table_schema, timeout, notify, method,
-                            lease)
+        return super().lock(engine, version_table, version_table_schema, timeout, notify, method, lease)
 
     def can_vanish(self, engine: Engine) -> bool:
         return sqlite_path(engine) is None

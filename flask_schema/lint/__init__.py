@@ -53,8 +53,16 @@ def lint_source(
     try:
         revision = read_revision(source)
     except SyntaxError as error:
-        return [Finding(path, error.lineno or 1, "syntax-error", ERROR,
-                        f"The revision is not valid Python: {error.msg}.", "fix the file.")]
+        return [
+            Finding(
+                path,
+                error.lineno or 1,
+                "syntax-error",
+                ERROR,
+                f"The revision is not valid Python: {error.msg}.",
+                "fix the file.",
+            )
+        ]
     findings: list[Finding] = []
     for bind, operations in revision.operations.items():
         backend = normalize_backend(backends.get(bind, backends.get("")))
@@ -66,9 +74,7 @@ def lint_source(
     return sorted(findings, key=lambda finding: finding.line)
 
 
-def _check(
-    operation: Operation, context: LintContext, revision: RevisionSource, path: str
-) -> list[Finding]:
+def _check(operation: Operation, context: LintContext, revision: RevisionSource, path: str) -> list[Finding]:
     found = []
     for rule in RULES:
         message = rule.check(operation, context)
@@ -93,13 +99,27 @@ def _bad_suppressions(revision: RevisionSource, path: str) -> list[Finding]:
     for item in revision.suppressions:
         unknown = sorted(item.rule_ids - set(RULES_BY_ID))
         if unknown:
-            found.append(Finding(path, item.line, "unknown-rule", WARNING,
-                                 f"The allow comment names no rule called {', '.join(unknown)}.",
-                                 "use an id that 'flask db lint --rules' lists."))
+            found.append(
+                Finding(
+                    path,
+                    item.line,
+                    "unknown-rule",
+                    WARNING,
+                    f"The allow comment names no rule called {', '.join(unknown)}.",
+                    "use an id that 'flask db lint --rules' lists.",
+                )
+            )
         if not item.reason:
-            found.append(Finding(path, item.line, "allow-without-reason", WARNING,
-                                 "The allow comment gives no reason, so it silences nothing.",
-                                 "write '# flask-schema: allow RULE-ID because <why it is safe>'."))
+            found.append(
+                Finding(
+                    path,
+                    item.line,
+                    "allow-without-reason",
+                    WARNING,
+                    "The allow comment gives no reason, so it silences nothing.",
+                    "write '# flask-schema: allow RULE-ID because <why it is safe>'.",
+                )
+            )
     return found
 
 

@@ -27,8 +27,7 @@ def add_not_null_column(operation: Operation, context: LintContext) -> str | Non
         and not context.is_new(operation.table)
     ):
         return (
-            f"Adding NOT NULL column {_where(operation)} without a server default "
-            "fails on a table with rows."
+            f"Adding NOT NULL column {_where(operation)} without a server default fails on a table with rows."
         )
     return None
 

@@ -9,8 +9,7 @@ from .model import ERROR, LintContext, Operation, rule
     "index-not-concurrent",
     ERROR,
     "index created on an existing PostgreSQL table without CONCURRENTLY",
-    "op.create_index(..., postgresql_concurrently=True) inside "
-    "'with op.get_context().autocommit_block():'.",
+    "op.create_index(..., postgresql_concurrently=True) inside 'with op.get_context().autocommit_block():'.",
     cost="SHARE lock: every INSERT, UPDATE and DELETE on the table waits until the index is built",
 )
 def index_not_concurrent(operation: Operation, context: LintContext) -> str | None:

@@ -49,8 +49,7 @@ class RevisionSource:
             lines.add(above)
             above -= 1
         return any(
-            rule_id in item.rule_ids and item.reason and item.line in lines
-            for item in self.suppressions
+            rule_id in item.rule_ids and item.reason and item.line in lines for item in self.suppressions
         )
 
 
@@ -59,9 +58,7 @@ def read_revision(source: str) -> RevisionSource:
     tree = ast.parse(source)
     found = RevisionSource()
     for node in tree.body:
-        if isinstance(node, ast.FunctionDef) and (
-            node.name == "upgrade" or node.name.startswith("upgrade_")
-        ):
+        if isinstance(node, ast.FunctionDef) and (node.name == "upgrade" or node.name.startswith("upgrade_")):
             bind = node.name[len("upgrade_") :] if node.name != "upgrade" else ""
             found.operations[bind] = list(_Walker().walk(node.body))
     _read_comments(source, found)
@@ -74,8 +71,13 @@ def _read_comments(source: str, found: RevisionSource) -> None:
     for token in tokenize.generate_tokens(io.StringIO(source).readline):
         if token.type == tokenize.COMMENT:
             comments[token.start[0]] = token.string
-        elif token.type not in (tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT,
-                                tokenize.ENDMARKER):
+        elif token.type not in (
+            tokenize.NL,
+            tokenize.NEWLINE,
+            tokenize.INDENT,
+            tokenize.DEDENT,
+            tokenize.ENDMARKER,
+        ):
             code_lines.update(range(token.start[0], token.end[0] + 1))
     for line, text in comments.items():
         if line not in code_lines:
@@ -174,8 +176,10 @@ class _Walker:
             if not isinstance(call, ast.Call) or not isinstance(call.func, ast.Attribute):
                 continue
             if call.func.attr == "batch_alter_table" and isinstance(item.optional_vars, ast.Name):
-                table = _constant(call.args[0]) if call.args else _constant(
-                    next((kw.value for kw in call.keywords if kw.arg == "table_name"), None)
+                table = (
+                    _constant(call.args[0])
+                    if call.args
+                    else _constant(next((kw.value for kw in call.keywords if kw.arg == "table_name"), None))
                 )
                 self.batch_aliases[item.optional_vars.id] = table if isinstance(table, str) else None
             elif call.func.attr == "autocommit_block":
@@ -220,8 +224,10 @@ class _Walker:
         server_default = primary_key = False
         if isinstance(column, ast.Call):
             name = _constant(column.args[0]) if column.args else None
-            type_ = _text(column.args[1]) if len(column.args) > 1 else _text(
-                next((kw.value for kw in column.keywords if kw.arg == "type_"), None)
+            type_ = (
+                _text(column.args[1])
+                if len(column.args) > 1
+                else _text(next((kw.value for kw in column.keywords if kw.arg == "type_"), None))
             )
             kwargs = {kw.arg: kw.value for kw in column.keywords if kw.arg}
             nullable = _constant(kwargs.get("nullable"))
@@ -234,16 +240,20 @@ class _Walker:
             nullable = False
         return [
             self._new(
-                "add_column", call.table_arg(0, "table_name"), column=str(name) if name else None,
+                "add_column",
+                call.table_arg(0, "table_name"),
+                column=str(name) if name else None,
                 nullable=nullable if isinstance(nullable, bool) else None,
-                server_default=server_default, type_=type_,
+                server_default=server_default,
+                type_=type_,
             )
         ]
 
     def _read_drop_column(self, call: _Call) -> list[Operation]:
         column = _constant(call.arg(1, "column_name"))
-        return [self._new("drop_column", call.table_arg(0, "table_name"),
-                          column=str(column) if column else None)]
+        return [
+            self._new("drop_column", call.table_arg(0, "table_name"), column=str(column) if column else None)
+        ]
 
     def _read_alter_column(self, call: _Call) -> list[Operation]:
         table = call.table_arg(0, "table_name")
@@ -254,9 +264,15 @@ class _Walker:
         if isinstance(new_name, str):
             found.append(self._new("rename_column", table, column=column_name, new_name=new_name))
         if "type_" in call.kwargs:
-            found.append(self._new("alter_type", table, column=column_name,
-                                   type_=_text(call.kwargs["type_"]),
-                                   existing_type=_text(call.kwargs.get("existing_type"))))
+            found.append(
+                self._new(
+                    "alter_type",
+                    table,
+                    column=column_name,
+                    type_=_text(call.kwargs["type_"]),
+                    existing_type=_text(call.kwargs.get("existing_type")),
+                )
+            )
         if _constant(call.kwargs.get("nullable")) is False:
             found.append(self._new("set_not_null", table, column=column_name))
         return found
@@ -269,29 +285,52 @@ class _Walker:
 
     def _read_rename_table(self, call: _Call) -> list[Operation]:
         new_name = _constant(call.arg(1, "new_table_name"))
-        return [self._new("rename_table", call.table_arg(0, "old_table_name"),
-                          new_name=str(new_name) if new_name else None)]
+        return [
+            self._new(
+                "rename_table",
+                call.table_arg(0, "old_table_name"),
+                new_name=str(new_name) if new_name else None,
+            )
+        ]
 
     def _read_create_index(self, call: _Call) -> list[Operation]:
-        return [self._new("create_index", call.table_arg(1, "table_name"),
-                          concurrently=call.flag("postgresql_concurrently"),
-                          unique=call.flag("unique"))]
+        return [
+            self._new(
+                "create_index",
+                call.table_arg(1, "table_name"),
+                concurrently=call.flag("postgresql_concurrently"),
+                unique=call.flag("unique"),
+            )
+        ]
 
     def _read_drop_index(self, call: _Call) -> list[Operation]:
         table = call.table if call.batch else _constant(call.kwargs.get("table_name"))
         if not call.batch and table is None and len(call.args) > 1:
             table = _constant(call.args[1])
-        return [self._new("drop_index", table if isinstance(table, str) else None,
-                          concurrently=call.flag("postgresql_concurrently"))]
+        return [
+            self._new(
+                "drop_index",
+                table if isinstance(table, str) else None,
+                concurrently=call.flag("postgresql_concurrently"),
+            )
+        ]
 
     def _read_create_foreign_key(self, call: _Call) -> list[Operation]:
         table = call.table if call.batch else _constant(call.arg(1, "source_table"))
-        return [self._new("add_foreign_key", table if isinstance(table, str) else None,
-                          not_valid=call.flag("postgresql_not_valid"))]
+        return [
+            self._new(
+                "add_foreign_key",
+                table if isinstance(table, str) else None,
+                not_valid=call.flag("postgresql_not_valid"),
+            )
+        ]
 
     def _read_create_check_constraint(self, call: _Call) -> list[Operation]:
-        return [self._new("add_check", call.table_arg(1, "table_name"),
-                          not_valid=call.flag("postgresql_not_valid"))]
+        return [
+            self._new(
+                "add_check", call.table_arg(1, "table_name"), not_valid=call.flag("postgresql_not_valid")
+            )
+        ]
 
     def _read_create_unique_constraint(self, call: _Call) -> list[Operation]:
         return [self._new("add_unique", call.table_arg(1, "table_name"), unique=True)]

@@ -44,8 +44,15 @@ def operations_from_sql(sql: str, line: int, end_line: int, in_transaction: bool
     for statement in split_statements(sql):
         for kind, table, facts in _read_statement(statement):
             found.append(
-                Operation(kind, table, line=line, end_line=end_line, in_transaction=in_transaction,
-                          source="sql", **facts)
+                Operation(
+                    kind,
+                    table,
+                    line=line,
+                    end_line=end_line,
+                    in_transaction=in_transaction,
+                    source="sql",
+                    **facts,
+                )
             )
     return found
 
@@ -123,9 +130,11 @@ def _read_statement(statement: str) -> Read:
         for table in _split_top_level(match.group(1)):
             yield "drop_table", name(table), {}
     elif match := _CREATE_INDEX.match(statement):
-        yield "create_index", name(match.group(3)), {
-            "unique": bool(match.group(1)), "concurrently": bool(match.group(2))
-        }
+        yield (
+            "create_index",
+            name(match.group(3)),
+            {"unique": bool(match.group(1)), "concurrently": bool(match.group(2))},
+        )
     elif match := _DROP_INDEX.match(statement):
         yield "drop_index", None, {"concurrently": bool(match.group(1))}
     elif match := _RENAME_TABLE.match(statement):
@@ -178,11 +187,15 @@ def _read_alter_action(table: str, action: str, statement: str) -> Read:
             yield "add_unique", table, {"unique": True}
     elif match := _ADD_COLUMN.match(action):
         definition = f" {match.group(2).upper()} "
-        yield "add_column", table, {
-            "column": name(match.group(1)),
-            "nullable": not (" NOT NULL " in definition or " PRIMARY KEY " in definition),
-            "server_default": " DEFAULT " in definition,
-        }
+        yield (
+            "add_column",
+            table,
+            {
+                "column": name(match.group(1)),
+                "nullable": not (" NOT NULL " in definition or " PRIMARY KEY " in definition),
+                "server_default": " DEFAULT " in definition,
+            },
+        )
     elif match := _DROP_COLUMN.match(action):
         yield "drop_column", table, {"column": name(match.group(1))}
     elif match := _RENAME_COLUMN.match(action):

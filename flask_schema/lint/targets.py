@@ -28,9 +28,11 @@ def pending(script: ScriptDirectory, current: dict[Any, tuple[str, ...]]) -> lis
     everything.reverse()
     applied_everywhere: set[str] | None = None
     for heads in current.values() or [()]:
-        applied = {
-            rev.revision for rev in script.iterate_revisions(tuple(heads), "base") if rev is not None
-        } if heads else set()
+        applied = (
+            {rev.revision for rev in script.iterate_revisions(tuple(heads), "base") if rev is not None}
+            if heads
+            else set()
+        )
         applied_everywhere = applied if applied_everywhere is None else applied_everywhere & applied
     done = applied_everywhere or set()
     return [rev for rev in everything if rev.revision not in done]

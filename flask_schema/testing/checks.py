@@ -66,14 +66,14 @@ def single_head(runner: MigrationRunner) -> None:
     if not heads:
         raise CheckFailed(
             "Expected one head revision, found none: the migrations folder has no revisions. "
-            "Write the first with: flask db migrate -m \"initial\""
+            'Write the first with: flask db migrate -m "initial"'
         )
     if len(heads) > 1:
         listed = "\n".join(f"  {describe_revision(script)}" for script in heads)
         ids = " ".join(script.revision for script in heads)
         raise CheckFailed(
             f"Expected one head revision, found {len(heads)}:\n{listed}\n"
-            f"Join them with: flask db merge -m \"merge heads\" {ids}"
+            f'Join them with: flask db merge -m "merge heads" {ids}'
         )
 
 
@@ -174,8 +174,7 @@ def models_match(runner: MigrationRunner) -> None:
         raise CheckFailed(
             "Expected the models to match the schema the migrations build, found "
             f"{len(changes.diffs)} difference{'s' if len(changes.diffs) != 1 else ''}:\n{found}\n"
-            "Write a revision for them with: flask db migrate -m \"...\"\n"
-            + _reproduce("upgrade", "check")
+            'Write a revision for them with: flask db migrate -m "..."\n' + _reproduce("upgrade", "check")
         ) from None
     except FlaskSchemaError as error:
         raise CheckFailed(

@@ -154,4 +154,3 @@ def _drop_server_database(admin_url: URL, url: URL) -> None:
             connection.execute(sa.text(drop))
     finally:
         engine.dispose()
-

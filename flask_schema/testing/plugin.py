@@ -48,9 +48,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="NAMES",
         help=f"Comma-separated checks to run (implies --flask-schema): {', '.join(CHECKS)}.",
     )
-    parser.addini(
-        "flask_schema", type="bool", default=False, help="Run the flask_schema migration checks."
-    )
+    parser.addini("flask_schema", type="bool", default=False, help="Run the flask_schema migration checks.")
     parser.addini(
         "flask_schema_checks",
         default="",
@@ -173,9 +171,7 @@ def flask_schema_databases(app: Flask, tmp_path: Path) -> Iterator[dict[str | No
 
 
 @pytest.fixture
-def flask_schema_migrations(
-    app: Flask, flask_schema_databases: dict[str | None, URL]
-) -> MigrationRunner:
+def flask_schema_migrations(app: Flask, flask_schema_databases: dict[str | None, URL]) -> MigrationRunner:
     """A :class:`MigrationRunner` for ``app``, on empty throw-away databases.
 
     The checks use this name, so a project's own ``migrations`` fixture

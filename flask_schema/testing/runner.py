@@ -108,9 +108,7 @@ class MigrationRunner:
         with self.app_context():
             return str(get_state().configure_args.get("version_table") or "alembic_version")
 
-    def insert(
-        self, table: str, rows: Sequence[Mapping[str, Any]], bind: str | None = None
-    ) -> None:
+    def insert(self, table: str, rows: Sequence[Mapping[str, Any]], bind: str | None = None) -> None:
         """Insert ``rows`` into ``table`` as the table is in the database right now.
 
         The table is read from the database, not from the models, so the rows
