@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
     from .backup import Backup
     from .config import Config
+    from .run.request import RunRequest, RunResult
 
 log = logging.getLogger("flask_schema")
 
@@ -174,53 +175,18 @@ def describe_diff(diff: Any) -> str:
     return f"{kind} {name}"
 
 
-def _heads_after(config: Config, script: ScriptDirectory) -> Heads:
-    """The heads the run recorded, or a fresh read for env.py files that record none."""
-    from .runtime import HEADS_ATTRIBUTE
+def _run(config: Config, request: RunRequest, script: ScriptDirectory | None = None) -> RunResult:
+    """Run the project's ``env.py`` once for ``request``, through the run pipeline."""
+    from .run.environment import execute
 
-    recorded = config.attributes.get(HEADS_ATTRIBUTE)
-    if recorded is not None:
-        return dict(recorded)
-    return _read_current(config, script)
+    return execute(config, script if script is not None else _script_directory(config), request)
 
 
 def _read_current(config: Config, script: ScriptDirectory) -> Heads:
-    from alembic.runtime.environment import EnvironmentContext
+    """The revisions each database is at, read in one run of ``env.py``."""
+    from .run.request import RunRequest
 
-    from .runtime import BIND_OPTION
-
-    found: Heads = {}
-
-    def collect(rev: Any, context: Any) -> list[Any]:
-        key = context.opts.get(BIND_OPTION, _url_label(context))
-        found[key] = tuple(context.get_current_heads())
-        return []
-
-    with EnvironmentContext(config, script, fn=collect, dont_mutate=True):
-        script.run_env()
-    return found
-
-
-def _url_label(context: Any) -> str | None:
-    """Name a database whose env.py does not say which bind it is.
-
-    Flask-Migrate's env.py files connect through the app's own engines, so
-    the bind key is found by engine (or, for env.py files that build their
-    own engine, by URL); only a database the app does not know is named by
-    its URL, without the password.
-    """
-    bind = context.bind
-    if bind is None:
-        return None
-    url = bind.engine.url
-    engines = get_state().db.engines
-    for key, engine in engines.items():
-        if engine is bind.engine:
-            return key  # type: ignore[no-any-return]
-    for key, engine in engines.items():
-        if engine.url == url:
-            return key  # type: ignore[no-any-return]
-    return str(url.render_as_string(hide_password=True))
+    return _run(config, RunRequest("read"), script).heads
 
 
 # -- the commands ----------------------------------------------------------------
@@ -474,19 +440,29 @@ def _move(
     lock_timeout: float | None,
 ) -> Heads | str:
     """Upgrade or downgrade: the shared set-up, run and result."""
-    from . import revision_headers
+    from flask import current_app
+
+    from .backup import request_for
+    from .run.request import RunRequest
 
     buffer = io.StringIO() if sql else None
     config = _existing_config(directory, x_arg=x_arg, output_buffer=buffer)
+    request = RunRequest(
+        command_name, target=revision, lock=lock, lock_timeout=lock_timeout, sql=sql, tag=tag
+    )
+    if ":" in revision:
+        if not sql:
+            raise CommandError("A revision range (start:end) only works with --sql.")
+        request.starting_rev, request.target = revision.split(":", 1)
+    elif sql and command_name == "downgrade":
+        raise CommandError("downgrade --sql needs a range: start:end, for example head:-1.")
     if not sql:
-        _request_backup(config, backup, on_backup)
-    _mark_changing(config, command_name, lock, lock_timeout)
-    run = revision_headers.upgrade if command_name == "upgrade" else revision_headers.downgrade
+        request.backup = request_for(current_app, backup, on_backup)
     with translate_errors():
-        run(config, revision, sql=sql, tag=tag)
-        if buffer is not None:
-            return buffer.getvalue()
-        return _heads_after(config, _script_directory(config))
+        result = _run(config, request)
+    if buffer is not None:
+        return buffer.getvalue()
+    return result.heads
 
 
 def show(directory: str | None = None, revision: str = "head") -> list[Script]:
@@ -527,8 +503,10 @@ def history(
         if head == "current":
             head = next(iter(current_ids), None)
         revisions = list(script.walk_revisions(base=base or "base", head=head or "heads"))
+    from .alembic_private import mark_current
+
     for rev in revisions:
-        rev._db_current_indicator = indicate_current and rev.revision in current_ids
+        mark_current(rev, indicate_current and rev.revision in current_ids)
     return revisions
 
 
@@ -544,6 +522,24 @@ def heads(
         else:
             found = script.get_revisions(script.get_heads())
     return [rev for rev in found if rev is not None]
+
+
+def revisions_by_id(directory: str | None, ids: Sequence[str]) -> dict[str, Script | None]:
+    """The revision of each id in ``ids`` (``None`` where the folder has none).
+
+    Read through the project's config, so ``version_locations`` in
+    ``alembic.ini`` is honoured.
+    """
+    config = _existing_config(directory)
+    found: dict[str, Script | None] = {}
+    with translate_errors():
+        script = _script_directory(config)
+        for rev_id in ids:
+            try:
+                found[rev_id] = script.get_revision(rev_id)
+            except Exception:  # unknown or ambiguous: shown as the bare id
+                found[rev_id] = None
+    return found
 
 
 def branches(directory: str | None = None, verbose: bool = False) -> list[Script]:
@@ -584,19 +580,35 @@ def stamp(
     lock_timeout: float | None = None,
 ) -> Heads | str:
     """Record ``revision`` (one or several) as current without running migrations."""
-    from alembic import command
+    from .run.request import RunRequest
 
     buffer = io.StringIO() if sql else None
     config = _existing_config(directory, output_buffer=buffer)
-    _mark_changing(config, "stamp", lock, lock_timeout)
     revisions = [revision] if isinstance(revision, str) else list(revision)
+    starting_rev = None
+    targets = []
+    for item in revisions:
+        if sql and ":" in item:
+            start, item = item.split(":", 1)
+            if starting_rev not in (None, start):
+                raise CommandError("stamp --sql takes one starting revision at a time.")
+            starting_rev = start
+        targets.append(item)
+    request = RunRequest(
+        "stamp",
+        target=tuple(targets),
+        lock=lock,
+        lock_timeout=lock_timeout,
+        sql=sql,
+        starting_rev=starting_rev,
+        tag=tag,
+        purge=purge,
+    )
     with translate_errors():
-        command.stamp(
-            config, revisions if len(revisions) > 1 else revisions[0], sql=sql, tag=tag, purge=purge
-        )
-        if buffer is not None:
-            return buffer.getvalue()
-        return _heads_after(config, _script_directory(config))
+        result = _run(config, request)
+    if buffer is not None:
+        return buffer.getvalue()
+    return result.heads
 
 
 def check(directory: str | None = None) -> None:
@@ -615,27 +627,14 @@ def ensure_version(
     lock_timeout: float | None = None,
 ) -> str | None:
     """Create the version table if it does not exist yet."""
-    from alembic import command
+    from .run.request import RunRequest
 
     buffer = io.StringIO() if sql else None
     config = _existing_config(directory, output_buffer=buffer)
-    _mark_changing(config, "ensure_version", lock, lock_timeout)
+    request = RunRequest("ensure_version", lock=lock, lock_timeout=lock_timeout, sql=sql)
     with translate_errors():
-        command.ensure_version(config, sql=sql)
+        _run(config, request)
     return buffer.getvalue() if buffer is not None else None
-
-
-def _request_backup(config: Config, backup: bool | None, on_backup: Callable[[Backup], None] | None) -> None:
-    """Ask the migration run for backups when ``--backup`` or the setting says so."""
-    from flask import current_app
-
-    from .backup import request_for, require_runtime_env
-    from .runtime import BACKUP_ATTRIBUTE
-
-    request = request_for(current_app, backup, on_backup)
-    if request is not None:
-        require_runtime_env(config.get_main_option("script_location") or "")
-        config.attributes[BACKUP_ATTRIBUTE] = request
 
 
 def backups() -> list[Backup]:
@@ -695,15 +694,6 @@ def migrate_dry_run(directory: str | None = None, **options: Any) -> str | None:
 # -- deploy safety: lock settings, resolve, status, plan, sql --------------------
 
 
-def _mark_changing(config: Config, command_name: str, lock: bool | None, lock_timeout: float | None) -> None:
-    """Tell the run which command it is, so it takes the migration lock."""
-    from .guard import COMMAND_ATTRIBUTE, LOCK_ATTRIBUTE, LOCK_TIMEOUT_ATTRIBUTE
-
-    config.attributes[COMMAND_ATTRIBUTE] = command_name
-    config.attributes[LOCK_ATTRIBUTE] = lock
-    config.attributes[LOCK_TIMEOUT_ATTRIBUTE] = lock_timeout
-
-
 def resolve(
     directory: str | None = None,
     revision: str = "",
@@ -715,29 +705,25 @@ def resolve(
 
     ``applied=True`` records it as done (its changes are all in place);
     ``applied=False`` leaves the version table alone (its changes were undone
-    by hand). Returns ``(database, what was recorded)`` pairs.
+    by hand). The revision need not be in the migrations folder any more
+    (its file may have been deleted or written anew), though only one that
+    is can be recorded as applied. Returns ``(database, what was settled)``
+    pairs.
     """
-    from alembic import command
+    from .run.request import RunRequest
 
-    from .guard import RESOLVE_ATTRIBUTE, RESOLVED_ATTRIBUTE
-
+    if not revision:
+        raise RevisionError("Name the half-applied revision to resolve ('flask db status' lists them).")
     config = _existing_config(directory)
+    request = RunRequest("resolve", resolve=(revision, applied), lock=lock, lock_timeout=lock_timeout)
     with translate_errors():
-        script = _script_directory(config)
-        found = script.get_revision(revision)
-        if found is None:
-            raise RevisionError(f"No revision '{revision}' in the migrations folder.")
-        _mark_changing(config, "resolve", lock, lock_timeout)
-        config.attributes[RESOLVE_ATTRIBUTE] = (found.revision, applied)
-        # The resolution runs as the stamp command would, under the lock.
-        command.stamp(config, "heads")
-    resolved = config.attributes.get(RESOLVED_ATTRIBUTE, [])
-    if not resolved:
+        result = _run(config, request)
+    if not result.resolved:
         raise RevisionError(
-            f"No database records a half-applied revision {found.revision}; "
+            f"No database records a half-applied revision {revision}; "
             "'flask db status' shows each database's state."
         )
-    return [(label, entry.describe()) for label, entry in resolved]
+    return result.resolved
 
 
 def status(directory: str | None = None) -> list[Any]:

@@ -93,22 +93,6 @@ def backup_keep(app: Flask) -> int:
     return keep
 
 
-def require_runtime_env(script_location: str) -> None:
-    """Refuse ``--backup`` when ``env.py`` would not run flask_schema's runtime.
-
-    The backup happens inside :func:`flask_schema.runtime.run_env`; an older
-    ``env.py`` would migrate without it, so stop before anything runs.
-    """
-    path = os.path.join(script_location, "env.py")
-    with open(path, encoding="utf-8") as file:
-        if "run_env" in file.read():
-            return
-    raise ConfigurationError(
-        f"--backup needs an env.py that calls flask_schema.runtime.run_env, and {path} does not; "
-        "replace it with the one 'flask db init' writes."
-    )
-
-
 # -- making a backup ----------------------------------------------------------------
 
 

@@ -160,21 +160,15 @@ def _db_label(key: Any) -> str:
 def _echo_heads(
     found: dict[Any, tuple[str, ...]], verbose: bool = False, directory: str | None = None
 ) -> None:
-    from alembic.script import ScriptDirectory
-
-    from .revision_headers import use_headers
-
-    directory = directory or _directory(None)
-    script = use_headers(ScriptDirectory(directory)) if os.path.isdir(directory) else None
+    wanted = [rev_id for revisions in found.values() for rev_id in revisions]
+    known = api.revisions_by_id(directory, wanted) if wanted else {}
     labelled = len(found) > 1
     for key, revisions in found.items():
         if verbose:
             click.echo(f"Current revision(s) for {_db_label(key)}:")
         for rev_id in revisions:
-            line = rev_id
-            if script is not None:
-                rev = script.get_revision(rev_id)
-                line = rev.cmd_format(verbose) if rev is not None else rev_id
+            rev = known.get(rev_id)
+            line = rev.cmd_format(verbose) if rev is not None else rev_id
             click.echo(f"{_db_label(key)}: {line}" if labelled and not verbose else line)
 
 
@@ -486,15 +480,13 @@ def heads(directory: str | None, verbose: bool, resolve_dependencies: bool) -> N
 @reports_errors
 def branches(directory: str | None, verbose: bool) -> None:
     """Show current branch points."""
-    from alembic.script import ScriptDirectory
-
     directory = _directory(directory)
     points = api.branches(directory, verbose)
-    script_dir = ScriptDirectory(directory)
+    children = api.revisions_by_id(directory, [rev for point in points for rev in point.nextrev])
     for point in points:
         click.echo(point.cmd_format(verbose, include_branches=True))
         for next_id in point.nextrev:
-            child = script_dir.get_revision(next_id)
+            child = children.get(next_id)
             if child is not None:
                 pad = " " * len(str(point.revision))
                 line = child.cmd_format(False, include_branches=True, include_doc=verbose)

@@ -61,6 +61,10 @@ class LockTimeout(FlaskSchemaError):
     """Another process held the migration lock past the deadline."""
 
 
+class LockLost(FlaskSchemaError):
+    """The migration lock was lost while revisions ran; the run stopped before doing more."""
+
+
 class MigrationFailed(FlaskSchemaError):
     """A revision's own code or SQL failed; the message says where the database stands."""
 

@@ -14,6 +14,7 @@ from flask import Flask, current_app
 
 from . import settings
 from .errors import ConfigurationError
+from .internal_tables import skip_internal_tables
 
 if TYPE_CHECKING:
     from sqlalchemy import MetaData
@@ -158,6 +159,9 @@ class MigrateState:
         args = dict(self._configure_args)
         for name in ("compare_type", "render_as_batch"):
             args[name] = settings.resolve(name, self._app.config, args.get(name))
+        # Our run log and lock tables are not the app's: no autogenerate may drop them.
+        version_table = str(args.get("version_table") or "alembic_version")
+        args["include_name"] = skip_internal_tables(args.get("include_name"), version_table)
         return args
 
     @property

@@ -73,59 +73,18 @@ def use_headers(script: ScriptDirectory) -> ScriptDirectory:
     return script
 
 
-def upgrade(config: Config, revision: str, sql: bool = False, tag: str | None = None) -> None:
-    """What ``alembic.command.upgrade`` does, with the header-reading directory."""
-    _move(config, revision, sql, tag, upgrading=True)
-
-
-def downgrade(config: Config, revision: str, sql: bool = False, tag: str | None = None) -> None:
-    """What ``alembic.command.downgrade`` does, with the header-reading directory."""
-    if sql and ":" not in revision:
-        from alembic.util import CommandError
-
-        raise CommandError("downgrade --sql needs a range: start:end, for example head:-1.")
-    _move(config, revision, sql, tag, upgrading=False)
-
-
-def _move(config: Config, revision: str, sql: bool, tag: str | None, upgrading: bool) -> None:
-    """Run env.py with the steps from the database's revision to ``revision``."""
-    from alembic.runtime.environment import EnvironmentContext
-    from alembic.util import CommandError
-
-    script = script_directory(config)
-    starting_rev = None
-    if ":" in revision:
-        if not sql:
-            raise CommandError("A revision range (start:end) only works with --sql.")
-        starting_rev, revision = revision.split(":", 2)
-
-    def steps(rev: Any, context: Any) -> Any:
-        if upgrading:
-            return script._upgrade_revs(revision, rev)
-        return script._downgrade_revs(revision, rev)
-
-    with EnvironmentContext(
-        config,
-        script,
-        fn=steps,
-        as_sql=sql,
-        starting_rev=starting_rev,
-        destination_rev=revision,
-        tag=tag,
-    ):
-        script.run_env()
-
-
 # -- loading ---------------------------------------------------------------------
 
 
 def load_revisions(script: ScriptDirectory) -> Iterator[Script]:
     """The revisions of ``script``, in the order Alembic's loader yields them."""
-    from alembic.script.base import Script, _only_source_rev_file
+    from alembic.script.base import Script
     from alembic.util import warn
 
+    from .alembic_private import is_revision_file_name, load_script, version_locations
+
     seen: set[str] = set()
-    for location in script._version_locations:
+    for location in version_locations(script):
         if not location.exists():
             continue
         cache = HeaderCache(location)
@@ -134,11 +93,11 @@ def load_revisions(script: ScriptDirectory) -> Iterator[Script]:
                 warn(f"File {real_path} loaded twice! ignoring. Please ensure version_locations is unique.")
                 continue
             seen.add(real_path)
-            if not _only_source_rev_file.match(os.path.basename(real_path)):
+            if not is_revision_file_name(os.path.basename(real_path)):
                 continue
             header = cache.get(listed)
             if header is None:
-                found = Script._from_path(script, real_path)
+                found = load_script(script, real_path)
                 if found is not None:
                     yield found
                 continue
@@ -154,7 +113,7 @@ def _listed_files(script: ScriptDirectory, location: Path) -> list[tuple[str, st
     folders and symbolic links are left to Alembic's lister, so the files
     and their order are the same.
     """
-    from alembic.script.base import Script
+    from .alembic_private import list_revision_files
 
     if not script.recursive_version_locations and not location.name.endswith("__pycache__"):
         with os.scandir(location) as scan:
@@ -166,7 +125,7 @@ def _listed_files(script: ScriptDirectory, location: Path) -> list[tuple[str, st
                 for entry in entries
                 if not entry.is_dir(follow_symlinks=False)
             ]
-    return [(str(path), str(path.resolve())) for path in Script._list_py_dir(script, location)]
+    return [(str(path), str(path.resolve())) for path in list_revision_files(script, location)]
 
 
 class RevisionModule(types.ModuleType):

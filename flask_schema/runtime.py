@@ -15,7 +15,6 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from .extension import MigrateState, get_state
-from .safety import install_drop_notices, sqlite_rebuild_guard
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -27,15 +26,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("flask_schema")
 
-#: ``config.attributes`` key under which the run leaves the heads of each
-#: database after it ran, keyed by bind key (``None`` for the default).
-HEADS_ATTRIBUTE = "flask_schema.heads"
-
-#: ``config.attributes`` key holding the :class:`~flask_schema.backup.BackupRequest`
-#: of an ``upgrade``/``downgrade`` run with ``--backup``.
-BACKUP_ATTRIBUTE = "flask_schema.backup"
-
-#: ``context.opts`` key naming the bind a migration context belongs to.
+#: ``context.configure`` option naming the bind a migration context belongs to.
 BIND_OPTION = "flask_schema_bind"
 
 DirectivesHook = Callable[["MigrationContext", Any, "list[MigrationScript]"], None]
@@ -46,12 +37,14 @@ def run_env(multidb: bool = False) -> None:
 
     Call this from ``env.py``. With ``multidb=True`` every database of
     ``SQLALCHEMY_BINDS`` is migrated, each with its own version table and
-    all sharing one revision history.
+    all sharing one revision history. The lock, the run log and the step
+    reports are not here: the commands add them around any ``env.py``
+    (:mod:`flask_schema.run`), so this function only says which databases,
+    metadata and options the project has.
     """
     from alembic import context
 
     state = get_state()
-    install_drop_notices()
     binds = bind_keys(state.db) if multidb else [None]
     if context.is_offline_mode():
         _run_offline(context, state, binds, multidb)
@@ -98,8 +91,9 @@ def configure_options(
     from .autogen_options import autogenerate_options
 
     autogenerate_options(current_app.config, options)
-    if dialect_name == "sqlite":
-        # SQLite has almost no ALTER TABLE; batch mode rebuilds the table.
+    from .backends import backend_for
+
+    if backend_for(dialect_name).alters_by_rebuilding:
         options["render_as_batch"] = True
     return options
 
@@ -148,59 +142,46 @@ def _run_offline(context: Any, state: MigrateState, binds: Sequence[str | None],
 
 
 def _run_online(context: Any, state: MigrateState, binds: Sequence[str | None], multidb: bool) -> None:
-    from flask import current_app
-
-    from .guard import RunGuard
-
     config = context.config
     for key in binds:
-        engine = _engine_for(config, state, key)
-        options = configure_options(state, config, len(binds), engine.dialect.name)
-        guard = RunGuard(config, current_app.config, engine, database_label(key), options)
-        options = guard.configure_options(options)
-        # The lock is held before the version table is read or created.
-        with guard.held(), _connection_for(config, state, key) as connection:
+        with _connection_for(config, state, key) as connection:
+            options = configure_options(state, config, len(binds), connection.dialect.name)
             context.configure(
                 connection=connection,
                 target_metadata=metadata_for(state.db, key),
                 **_bind_tokens(key, multidb),
                 **options,
             )
-            backup_if_pending(context, connection, key)
-            with (
-                sqlite_rebuild_guard(connection),
-                guard.running(connection, context),
-                context.begin_transaction(),
-            ):
+            with context.begin_transaction():
                 _run(context, key, multidb)
-            heads = context.get_context().get_current_heads()
-            config.attributes.setdefault(HEADS_ATTRIBUTE, {})[key] = tuple(heads)
 
 
 @contextmanager
 def _connection_for(config: Config, state: MigrateState, key: str | None) -> Iterator[Connection]:
-    """A caller-supplied connection for the default database, else a new one.
+    """A caller-supplied connection (or engine) for the default database, else a new one.
 
-    With a transaction per revision, work done outside any revision (the
-    version table that ``ensure-version`` creates) is left in the
-    connection's implicit transaction; a connection we opened commits it
-    after a clean run. A caller's connection is the caller's to commit.
+    Callers such as pytest-alembic hand over an ``Engine`` rather than a
+    ``Connection``; both are accepted. With a transaction per revision, work
+    done outside any revision (the version table that ``ensure-version``
+    creates) is left in the connection's implicit transaction; a connection
+    we opened commits it after a clean run. A caller's connection is the
+    caller's to commit.
     """
-    supplied = config.attributes.get("connection")
-    if supplied is not None and key is None:
+    from sqlalchemy.engine import Engine
+
+    supplied = config.attributes.get("connection") if key is None else None
+    if supplied is not None and not isinstance(supplied, Engine):
         yield supplied
         return
-    with state.db.engines[key].connect() as connection:
+    engine = supplied if supplied is not None else _engine_for(state, key)
+    with engine.connect() as connection:
         yield connection
         if connection.in_transaction():
             connection.commit()
 
 
-def _engine_for(config: Config, state: MigrateState, key: str | None) -> Engine:
-    """The engine of the database ``key``, or of the caller-supplied connection."""
-    supplied = config.attributes.get("connection")
-    if supplied is not None and key is None:
-        return supplied.engine  # type: ignore[no-any-return]
+def _engine_for(state: MigrateState, key: str | None) -> Engine:
+    """The engine of the database ``key``."""
     if key not in state.db.engines:
         from .errors import ConfigurationError
 
@@ -225,27 +206,3 @@ def _run(context: EnvironmentContext, key: str | None, multidb: bool) -> None:
         context.run_migrations(engine_name=key or "")
     else:
         context.run_migrations()
-
-
-def backup_if_pending(context: EnvironmentContext, connection: Connection, key: str | None) -> None:
-    """Back up this database if the command asked for it and will change it.
-
-    Called once per database, after its connection is open (and any
-    migration lock held) and before its first migration step. The steps come
-    from the command's own function, so "pending" means exactly what
-    ``run_migrations`` is about to apply.
-    """
-    request = context.config.attributes.get(BACKUP_ATTRIBUTE)
-    if request is None:
-        return
-    migration_context = context.get_context()
-    steps_for = migration_context.opts.get("fn")
-    if steps_for is None:
-        return
-    heads = migration_context.get_current_heads()
-    if not list(steps_for(heads, migration_context)):
-        log.debug("Nothing to apply to %s; no backup taken.", database_label(key))
-        return
-    from .backup import back_up
-
-    back_up(connection, database_label(key), heads, request)

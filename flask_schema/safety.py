@@ -2,18 +2,15 @@
 
 * Before a table or column is dropped, the rows or values going with it
   are counted and logged, so the person upgrading sees what is lost.
-* SQLite batch mode rebuilds a table by copying it and dropping the old
-  one. With ``PRAGMA foreign_keys=ON`` that ``DROP TABLE`` first deletes
-  every row, which cascades to (or nulls) the rows of child tables.
-  :func:`sqlite_rebuild_guard` turns foreign keys off for the run, checks
-  them afterwards and turns them back on.
+* (SQLite's batch rebuilds run with foreign keys off, so that a rebuilt
+  parent table's ``DROP TABLE`` deletes no child rows: see
+  :mod:`flask_schema.backends.sqlite`.)
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -31,8 +28,10 @@ def install_drop_notices() -> None:
         return
     from alembic.operations import Operations, ops
 
+    from .alembic_private import operation_implementation
+
     for op_class, count in ((ops.DropTableOp, _count_rows), (ops.DropColumnOp, _count_values)):
-        original = Operations._to_impl.dispatch(op_class)
+        original = operation_implementation(op_class)
         Operations.implementation_for(op_class, replace=True)(_with_notice(original, count))
     _installed = True
 
@@ -90,57 +89,3 @@ def _count_values(connection: Connection, operation: Any) -> str | None:
 
 def _qualified(name: str, schema: str | None) -> str:
     return f"{schema}.{name}" if schema else name
-
-
-@contextmanager
-def sqlite_rebuild_guard(connection: Connection) -> Iterator[None]:
-    """Run with SQLite foreign keys off, so a batch rebuild's DROP TABLE deletes nothing.
-
-    SQLite ignores the pragma inside a transaction, so it is set before the
-    migrations' transaction begins. When the caller's connection is already
-    in a transaction and foreign keys are on, rebuilds are not safe and a
-    warning says so.
-    """
-    if connection.dialect.name != "sqlite":
-        yield
-        return
-    was_in_transaction = connection.in_transaction()
-    enabled = bool(connection.exec_driver_sql("PRAGMA foreign_keys").scalar())
-    if not was_in_transaction:
-        connection.commit()  # end the transaction the read began; the run begins its own
-    if not enabled:
-        yield
-        return
-    if was_in_transaction:
-        log.warning(
-            "SQLite foreign keys are on and the connection is already in a transaction, so they "
-            "cannot be turned off: a batch rebuild here can delete rows of child tables."
-        )
-        yield
-        return
-    connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
-    still_on = bool(connection.exec_driver_sql("PRAGMA foreign_keys").scalar())
-    connection.commit()
-    if still_on:  # the driver keeps a transaction open (sqlite3 autocommit=False)
-        log.warning(
-            "SQLite foreign keys could not be turned off (the driver holds a transaction open): "
-            "a batch rebuild here can delete rows of child tables."
-        )
-    try:
-        yield
-    finally:
-        _report_violations(connection)
-        connection.exec_driver_sql("PRAGMA foreign_keys=ON")
-        connection.commit()
-
-
-def _report_violations(connection: Connection) -> None:
-    if connection.in_transaction():
-        connection.commit()
-    rows = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
-    tables = sorted({str(row[0]) for row in rows})
-    if tables:
-        log.warning(
-            f"After the migrations {len(rows)} row(s) break foreign keys, in: {', '.join(tables)}. "
-            "Run 'PRAGMA foreign_key_check' in sqlite3 to see them."
-        )

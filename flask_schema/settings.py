@@ -139,6 +139,14 @@ def parse_seconds(value: str) -> float:
     return seconds
 
 
+def parse_lock_method(value: str) -> str:
+    """Read the ``lock_method`` setting."""
+    method = value.strip().lower()
+    if method not in {"native", "table"}:
+        raise ValueError(f"expected native or table, got {value!r}")
+    return method
+
+
 for _option in [
     Option("lock", True, parse_bool, "Take the migration lock around commands that change the database."),
     Option("lock_timeout", 600.0, parse_seconds, "Seconds to wait for the migration lock before giving up."),
@@ -148,6 +156,28 @@ for _option in [
         parse_seconds,
         "Seconds a migration statement may wait for a table lock (0: no limit). "
         "PostgreSQL lock_timeout, MariaDB lock_wait_timeout.",
+    ),
+    Option(
+        "lock_method",
+        "native",
+        parse_lock_method,
+        "How the migration lock is held: native (an advisory or named lock, or a file beside a "
+        "SQLite database) or table (a row in <version table>_lock with a lease that its holder "
+        "renews, for databases whose session locks do not hold).",
+        example="table",
+    ),
+    Option(
+        "lock_lease",
+        30.0,
+        parse_seconds,
+        "Seconds without renewal after which a waiter takes over a table lock whose holder died.",
+    ),
+    Option(
+        "keepalive_interval",
+        5.0,
+        parse_seconds,
+        "Seconds between touches of the lock's connection while revisions run, so that idle "
+        "timeouts of servers and proxies never drop the lock (0: off).",
     ),
     Option(
         "transaction_per_revision",

@@ -24,7 +24,7 @@ class DatabaseStatus:
     label: str
     current: tuple[str, ...]
     revisions: list[tuple[Script, bool]] = field(default_factory=list)
-    #: Revisions an earlier run left half-applied (see :mod:`flask_schema.runlog`).
+    #: Revisions an earlier run left half-applied (see :mod:`flask_schema.run.runlog`).
     unfinished: list[str] = field(default_factory=list)
 
     @property
@@ -34,16 +34,10 @@ class DatabaseStatus:
 
 def _each_database(config: Config, script: ScriptDirectory, visit: Any) -> None:
     """Call ``visit(label, migration_context)`` for each database, read-only."""
-    from alembic.runtime.environment import EnvironmentContext
+    from .run.environment import execute
+    from .run.request import RunRequest
 
-    from .runtime import BIND_OPTION, database_label
-
-    def work(rev: Any, context: Any) -> list[Any]:
-        visit(database_label(context.opts.get(BIND_OPTION)), context)
-        return []
-
-    with EnvironmentContext(config, script, fn=work, dont_mutate=True):
-        script.run_env()
+    execute(config, script, RunRequest("read", visit=visit))
 
 
 def _applied_ids(script: ScriptDirectory, label: str, current: tuple[str, ...]) -> set[str]:
@@ -70,7 +64,7 @@ def check_known(script: ScriptDirectory, label: str, current: tuple[str, ...]) -
 
 
 def read_status(config: Config, script: ScriptDirectory) -> list[DatabaseStatus]:
-    from .runlog import RunLog
+    from .run.runlog import RunLog
 
     oldest_first = list(reversed(list(script.walk_revisions())))
     found: list[DatabaseStatus] = []

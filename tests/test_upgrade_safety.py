@@ -10,7 +10,8 @@ import sqlalchemy as sa
 from alembic.operations.ops import DropColumnOp, DropTableOp
 from project import Project
 
-from flask_schema.safety import _count_rows, _count_values, sqlite_rebuild_guard
+from flask_schema.backends import backend_for
+from flask_schema.safety import _count_rows, _count_values
 
 FOREIGN_KEYS_ON = """
 from sqlalchemy import event
@@ -155,7 +156,7 @@ def test_rebuild_guard_restores_foreign_keys_and_warns_when_it_cannot(
     with engine.connect() as connection:
         connection.exec_driver_sql("PRAGMA foreign_keys=ON")
         connection.commit()
-        with sqlite_rebuild_guard(connection):
+        with backend_for("sqlite").transactional_migrations(connection):
             assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 0
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert "could not be turned off" not in caplog.text
@@ -163,7 +164,7 @@ def test_rebuild_guard_restores_foreign_keys_and_warns_when_it_cannot(
         # A caller's connection already inside a transaction cannot change the pragma.
         connection.exec_driver_sql("CREATE TABLE t (id INTEGER PRIMARY KEY)")
         connection.exec_driver_sql("INSERT INTO t VALUES (1)")
-        with sqlite_rebuild_guard(connection):
+        with backend_for("sqlite").transactional_migrations(connection):
             assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert "can delete rows of child tables" in caplog.text
     engine.dispose()

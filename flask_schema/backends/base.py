@@ -90,12 +90,23 @@ class Backend:
 
     # -- while revisions run -----------------------------------------------------
 
-    def commits_by_itself(self, statement: str) -> bool:
+    #: Whether ALTER TABLE is so limited that changes rebuild the table (batch mode).
+    alters_by_rebuilding = False
+
+    #: Whether the server (or a proxy) may close a connection that sits idle.
+    closes_idle_connections = True
+
+    def commits_by_itself(self, statement: str, transactional_ddl: bool) -> bool:
         """Whether ``statement`` is made permanent at once, even inside a transaction.
 
-        Used to tell whether a revision that failed may have left part of
-        its work behind. The generic answer trusts the transaction.
+        Used to tell whether a revision that failed may have left part of its
+        work behind. Where DDL is transactional the transaction is trusted;
+        where it is not, any statement may have been permanent.
         """
+        return not transactional_ddl
+
+    def makes_ddl_transactional(self, connection: Connection) -> bool:
+        """Whether :meth:`transactional_migrations` makes DDL on ``connection`` transactional."""
         return False
 
     def can_vanish(self, engine: Engine) -> bool:

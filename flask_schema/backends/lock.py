@@ -28,6 +28,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..errors import LockTimeout
+from ..internal_tables import lock_table
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -125,7 +126,8 @@ class MigrationLock(abc.ABC):
                 self.lost = "the database no longer shows it as ours"
             return held
 
-    def acquire(self) -> None:
+    def acquire(self, on_poll: Callable[[], None] | None = None) -> None:
+        """Wait for the lock; ``on_poll`` runs between tries (to keep other connections alive)."""
         started = time.monotonic()
         deadline = started + self.timeout
         next_report = started
@@ -147,6 +149,8 @@ class MigrationLock(abc.ABC):
                     f"{self.timeout:g}s.{who} Another 'flask db' command is changing the schema; "
                     "wait for it, or raise the limit with --lock-timeout or MIGRATE_LOCK_TIMEOUT."
                 )
+            if on_poll is not None:
+                on_poll()
             time.sleep(min(POLL_SECONDS, max(deadline - now, 0.0)))
         self.waited = time.monotonic() - started
 
@@ -283,7 +287,7 @@ class TableLock(MigrationLock):
 
 def lock_table_name(version_table: str) -> str:
     """The generic lock's table, beside the version table it protects."""
-    return f"{version_table}_lock"
+    return lock_table(version_table)
 
 
 def _lock_table(name: str, schema: str | None) -> Any:

@@ -102,7 +102,7 @@ class MySQLBackend(Backend):
             connection.close()
             raise
 
-    def commits_by_itself(self, statement: str) -> bool:
+    def commits_by_itself(self, statement: str, transactional_ddl: bool) -> bool:
         return bool(_IMPLICIT_COMMIT.match(statement))
 
     @contextmanager

@@ -142,20 +142,32 @@ class SQLiteBackend(Backend):
             return None  # an in-memory database is this process's alone
         return super().lock(engine, version_table, version_table_schema, timeout, notify, method, lease)
 
+    closes_idle_connections = False
+    # SQLite has almost no ALTER TABLE; batch mode rebuilds the table.
+    alters_by_rebuilding = True
+
     def can_vanish(self, engine: Engine) -> bool:
         return sqlite_path(engine) is None
+
+    def makes_ddl_transactional(self, connection: Connection) -> bool:
+        if connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+            return False  # the project asked for autocommit; leave it so
+        return _sqlite3_connection(connection) is not None
 
     @contextmanager
     def transactional_migrations(self, connection: Connection) -> Iterator[None]:
         from sqlalchemy import event
 
         driver = _sqlite3_connection(connection)
-        if driver is None or getattr(driver, "autocommit", -1) is False:
-            # Another driver, or sqlite3 in its PEP 249 mode (Python 3.12+),
-            # which keeps a transaction open by itself: DDL is transactional
-            # already, and foreign keys cannot be switched off.
-            with _foreign_keys_off(connection, driver):
+        keys = _ForeignKeysOff(driver)
+        keys.start()
+        if not self.makes_ddl_transactional(connection) or getattr(driver, "autocommit", -1) is False:
+            # Another driver, autocommit asked for, or sqlite3 in its PEP 249
+            # mode (Python 3.12+), which keeps a transaction open by itself.
+            try:
                 yield
+            finally:
+                keys.finish()
             return
         saved = driver.isolation_level
 
@@ -163,21 +175,39 @@ class SQLiteBackend(Backend):
             if conn.in_transaction() and not driver.in_transaction:
                 cursor.execute("BEGIN")
 
-        with _foreign_keys_off(connection, driver):
-            driver.isolation_level = None
-            event.listen(connection, "before_cursor_execute", begin_for_real)
-            try:
-                yield
-            finally:
-                event.remove(connection, "before_cursor_execute", begin_for_real)
-                if connection.in_transaction():
-                    connection.rollback()
-                driver.isolation_level = saved
+        def tidy() -> None:
+            event.remove(connection, "before_cursor_execute", begin_for_real)
+            driver.isolation_level = saved
+            keys.finish()
 
-    def is_transactional(self, connection: Connection) -> bool:
-        """Whether :meth:`transactional_migrations` can make this connection's DDL transactional."""
-        driver = _sqlite3_connection(connection)
-        return driver is not None
+        began_outside = connection.in_transaction()
+        driver.isolation_level = None
+        event.listen(connection, "before_cursor_execute", begin_for_real)
+        try:
+            yield
+        finally:
+            if not began_outside and connection.in_transaction():
+                connection.rollback()  # the run committed what it meant to keep
+            if driver.in_transaction:
+                # env.py began a transaction around the run and ends it
+                # itself: tidy up once the connection goes back to its pool.
+                _when_checked_in(connection, driver, tidy)
+            else:
+                tidy()
+
+
+def _when_checked_in(connection: Connection, driver: Any, action: Any) -> None:
+    from sqlalchemy import event
+
+    done = False
+
+    def on_checkin(dbapi_connection: Any, record: Any) -> None:
+        nonlocal done
+        if dbapi_connection is driver and not done:
+            done = True
+            action()
+
+    event.listen(connection.engine.pool, "checkin", on_checkin)
 
 
 def _sqlite3_connection(connection: Connection) -> Any:
@@ -188,41 +218,38 @@ def _sqlite3_connection(connection: Connection) -> Any:
     return driver if isinstance(driver, sqlite3.Connection) else None
 
 
-@contextmanager
-def _foreign_keys_off(connection: Connection, driver: Any) -> Iterator[None]:
-    """Run with foreign keys off, so a batch rebuild's DROP TABLE deletes nothing."""
-    if driver is None:
-        yield
-        return
-    enabled = bool(driver.execute("PRAGMA foreign_keys").fetchone()[0])
-    if not enabled:
-        yield
-        return
-    if driver.in_transaction:
-        log.warning(
-            "SQLite foreign keys are on and the connection is already in a transaction, so they "
-            "cannot be turned off: a batch rebuild here can delete rows of child tables."
-        )
-        yield
-        return
-    driver.execute("PRAGMA foreign_keys=OFF")
-    try:
-        yield
-    finally:
-        if connection.in_transaction():
-            connection.rollback()
-        _report_violations(driver)
-        driver.execute("PRAGMA foreign_keys=ON")
+class _ForeignKeysOff:
+    """Foreign keys off for the run, so a batch rebuild's DROP TABLE deletes nothing."""
 
+    def __init__(self, driver: Any) -> None:
+        self.driver = driver
+        self.switched = False
 
-def _report_violations(driver: Any) -> None:
-    rows = driver.execute("PRAGMA foreign_key_check").fetchall()
-    tables = sorted({str(row[0]) for row in rows})
-    if tables:
-        log.warning(
-            f"After the migrations {len(rows)} row(s) break foreign keys, in: {', '.join(tables)}. "
-            "Run 'PRAGMA foreign_key_check' in sqlite3 to see them."
-        )
+    def start(self) -> None:
+        driver = self.driver
+        if driver is None or not driver.execute("PRAGMA foreign_keys").fetchone()[0]:
+            return
+        if driver.in_transaction or getattr(driver, "autocommit", -1) is False:
+            log.warning(
+                "SQLite foreign keys are on and the connection is already in a transaction, so "
+                "they cannot be turned off: a batch rebuild here can delete rows of child tables."
+            )
+            return
+        driver.execute("PRAGMA foreign_keys=OFF")
+        self.switched = True
+
+    def finish(self) -> None:
+        if not self.switched:
+            return
+        rows = self.driver.execute("PRAGMA foreign_key_check").fetchall()
+        self.driver.execute("PRAGMA foreign_keys=ON")
+        self.switched = False
+        tables = sorted({str(row[0]) for row in rows})
+        if tables:
+            log.warning(
+                f"After the migrations {len(rows)} row(s) break foreign keys, in: "
+                f"{', '.join(tables)}. Run 'PRAGMA foreign_key_check' in sqlite3 to see them."
+            )
 
 
 def _try_lock_file(file: Any) -> bool:
