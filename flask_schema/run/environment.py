@@ -126,6 +126,10 @@ class RunEnvironment:
 
     def configure(self, connection: Connection | None = None, **kw: Any) -> None:
         """``context.configure``, with the lock and our options added."""
+        # An env.py that calls logging.config.fileConfig() (Flask-Migrate's do)
+        # disables every logger its alembic.ini does not name, ours included;
+        # the run's reports must still be seen.
+        log.disabled = False
         if connection is None or self.request.sql:
             self._alembic_configure(connection=connection, **kw)
             return
@@ -261,9 +265,27 @@ def _bind_key_of(engine: Engine) -> Any:
         if candidate is engine:
             return key
     for key, candidate in engines.items():
-        if candidate.url == engine.url:
+        if _same_database(candidate.url, engine.url):
             return key
     return engine.url.render_as_string(hide_password=True)
+
+
+def _same_database(first: Any, second: Any) -> bool:
+    """Whether two URLs name one database (drivers, passwords and options aside).
+
+    Flask-SQLAlchemy adds options to the URL it is given (``charset`` on
+    MySQL), so an ``env.py`` that builds its engine from the configured URL
+    has a URL that differs from the app engine's only in those.
+    """
+    import os
+
+    def place(url: Any) -> tuple[Any, ...]:
+        database = url.database
+        if url.get_backend_name() == "sqlite" and database:
+            database = os.path.abspath(database)
+        return (url.get_backend_name(), url.host, url.port, url.username, database)
+
+    return place(first) == place(second)
 
 
 def _pinger(connection: Connection, interval: float) -> Any:
