@@ -125,6 +125,9 @@ def _read_statement(statement: str) -> Read:
     if match := _DO_BLOCK.match(statement):
         yield from _read_block(statement, match.group(2).strip())
         return
+    if _BLOCK_BODY.match(statement):  # an anonymous BEGIN ... END block runs now too
+        yield from _read_block(statement, statement)
+        return
     if match := _CREATE_TABLE.match(statement):
         yield "create_table", name(match.group(1)), {}
     elif match := _DROP_TABLE.match(statement):
