@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, redirect_stdout
 from typing import TYPE_CHECKING, Any
 
+from .autogenerate_diff import describe_diff as describe_diff  # importable here as before
 from .errors import (
     ChangesDetected,
     CommandError,
@@ -160,19 +161,6 @@ def _explain(text: str) -> str:
     from .inputs import explain_revision_error
 
     return explain_revision_error(text)
-
-
-def describe_diff(diff: Any) -> str:
-    """One short phrase for an Alembic autogenerate diff tuple."""
-    if isinstance(diff, list):
-        return ", ".join(describe_diff(item) for item in diff)
-    kind = str(diff[0]).replace("_", " ")
-    subject = diff[-1] if kind.endswith(" table") else diff[1:]
-    name = getattr(subject, "name", None)
-    if name is None and isinstance(subject, tuple):
-        parts = [getattr(part, "name", None) or str(part) for part in subject if part is not None]
-        name = ".".join(str(part) for part in parts[:3])
-    return f"{kind} {name}"
 
 
 def _run(config: Config, request: RunRequest, script: ScriptDirectory | None = None) -> RunResult:
@@ -651,22 +639,32 @@ def lint(
     revisions: str | None = None,
     all_revisions: bool = False,
     backend: str | None = None,
+    baseline: str | None = None,
 ) -> tuple[list[Script], list[Any]]:
     """Check revisions for operations that lock or break a live database.
 
     By default the revisions the database has not applied yet are checked
     (this reads the database); ``revisions`` names one revision or a
-    ``start:end`` range, and ``all_revisions`` checks the whole history.
+    ``start:end`` range, and ``all_revisions`` checks the whole history, or
+    only what comes after ``baseline`` (default: the ``lint_baseline``
+    setting), so a project with years of history can adopt the lint.
     Returns the revisions checked, oldest first, and the findings.
+
+    .. versionchanged:: 0.2
+        The ``baseline`` argument and the ``MIGRATE_LINT_BASELINE`` setting.
     """
+    from flask import current_app
+
+    from . import settings
     from .lint import lint_files
-    from .lint.targets import backends_of, in_range, pending
+    from .lint.targets import after_baseline, backends_of, in_range, pending
 
     config = _existing_config(directory)
     with translate_errors():
         script = _script_directory(config)
         if all_revisions:
-            chosen = in_range(script, ":")
+            baseline = settings.resolve("lint_baseline", current_app.config, explicit=baseline)
+            chosen = after_baseline(script, baseline) if baseline else in_range(script, ":")
         elif revisions is not None:
             chosen = in_range(script, revisions)
         else:

@@ -2,7 +2,8 @@
 
 They come from :mod:`flask_schema.settings`, so a project sets them with
 ``MIGRATE_*`` config keys or ``FLASK_DB_*`` variables instead of editing
-``env.py``.
+``env.py``. Type and default comparison are judged per backend by
+:mod:`flask_schema.compare`.
 """
 
 from __future__ import annotations
@@ -17,10 +18,23 @@ IncludeName = Callable[[Any, str, Mapping[str, Any]], bool]
 
 
 def autogenerate_options(app_config: Mapping[str, Any], options: dict[str, Any]) -> None:
-    """Fill ``options`` (the ``context.configure`` arguments) from the settings, in place."""
-    options["compare_server_default"] = settings.resolve(
+    """Fill ``options`` (the ``context.configure`` arguments) from the settings, in place.
+
+    Where type and server-default comparison are on, they become callables
+    that ask the backend first (:mod:`flask_schema.compare`), so spellings
+    the database stores alike are no change.
+    """
+    from .compare import default_hook, type_hook
+
+    compare_default = settings.resolve(
         "compare_server_default", app_config, options.get("compare_server_default")
     )
+    if compare_default:
+        compare_default = default_hook(compare_default if callable(compare_default) else None)
+    options["compare_server_default"] = compare_default
+    compare_type = options.get("compare_type", True)
+    if compare_type:
+        options["compare_type"] = type_hook(compare_type if callable(compare_type) else None)
     ignored = list(settings.resolve("ignore_tables", app_config))
     schemas = list(settings.resolve("schemas", app_config))
     if schemas:

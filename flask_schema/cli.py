@@ -624,6 +624,12 @@ def _echo_findings(findings: Sequence[Any], err: bool = False) -> None:
     help="Check as for this database instead of the app's",
 )
 @click.option("--rules", "list_rules", is_flag=True, help="List the rules and what each costs")
+@click.option(
+    "--baseline",
+    default=None,
+    metavar="REV",
+    help="With --all, check only revisions after REV (default: MIGRATE_LINT_BASELINE)",
+)
 @click.argument("revisions", required=False)
 @reports_errors
 def lint(
@@ -631,23 +637,27 @@ def lint(
     all_revisions: bool,
     backend: str | None,
     list_rules: bool,
+    baseline: str | None,
     revisions: str | None,
 ) -> None:
     """Check revisions for operations that lock or break a live database.
 
     Without REVISIONS, checks the revisions not applied yet; REVISIONS is
-    one revision or a range such as abc123:head.
+    one revision or a range such as abc123:head. --baseline REV (alone or
+    with --all) checks the whole history after REV.
     """
     from .lint import ERROR, RULES
 
     if list_rules:
         for rule in RULES:
             click.echo(
-                f"{rule.id} ({rule.severity}): {rule.summary}.\n    cost: {rule.cost}.\n"
+                f"{rule.id} ({rule.levels()}): {rule.summary}.\n    cost: {rule.cost}.\n"
                 f"    safer: {rule.hint}"
             )
         return
-    checked, findings = api.lint(_directory(directory), revisions, all_revisions, backend)
+    checked, findings = api.lint(
+        _directory(directory), revisions, all_revisions or baseline is not None, backend, baseline
+    )
     _echo_findings(findings)
     errors = sum(1 for finding in findings if finding.severity == ERROR)
     click.echo(

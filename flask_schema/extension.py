@@ -159,6 +159,11 @@ class MigrateState:
         args = dict(self._configure_args)
         for name in ("compare_type", "render_as_batch"):
             args[name] = settings.resolve(name, self._app.config, args.get(name))
+        # The autogenerate settings (per-backend type and default comparison,
+        # ignored tables) reach every env.py, since every one passes this dict.
+        from .autogen_options import autogenerate_options
+
+        autogenerate_options(self._app.config, args)
         # Our run log and lock tables are not the app's: no autogenerate may drop them.
         version_table = str(args.get("version_table") or "alembic_version")
         args["include_name"] = skip_internal_tables(args.get("include_name"), version_table)

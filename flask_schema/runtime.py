@@ -86,11 +86,6 @@ def configure_options(
     options["process_revision_directives"] = skip_empty_revisions(
         review_hook(user_hook, config), autogenerate, bind_count
     )
-    from flask import current_app
-
-    from .autogen_options import autogenerate_options
-
-    autogenerate_options(current_app.config, options)
     from .backends import backend_for
 
     if backend_for(dialect_name).alters_by_rebuilding:

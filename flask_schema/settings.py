@@ -94,6 +94,14 @@ OPTIONS: dict[str, Option] = {
             "Schemas autogenerate compares besides the default one.",
         ),
         Option(
+            "lint_baseline",
+            None,
+            str,
+            "flask db lint --all checks only revisions after this one (those production has not "
+            "applied when the lint was adopted).",
+            example="3c4d5e6f7081",
+        ),
+        Option(
             "format_revisions",
             "auto",
             str,

@@ -77,7 +77,11 @@ def test_options_from_config_keys() -> None:
 
     plain: dict[str, object] = {}
     autogenerate_options({"MIGRATE_IGNORE_TABLES": ""}, plain)
-    assert plain == {"compare_server_default": True}
+    assert set(plain) == {"compare_server_default", "compare_type"}
+    assert callable(plain["compare_server_default"]) and callable(plain["compare_type"])
+    off: dict[str, object] = {"compare_type": False}
+    autogenerate_options({"MIGRATE_COMPARE_SERVER_DEFAULT": "false", "MIGRATE_IGNORE_TABLES": ""}, off)
+    assert off == {"compare_type": False, "compare_server_default": False}
 
 
 PARENT_CHILD = """

@@ -247,3 +247,154 @@ def test_multidb_functions_use_their_bind_backend() -> None:
 def test_broken_revision_is_one_finding() -> None:
     (finding,) = lint_source("def upgrade(:\n", "r.py", None)
     assert finding.rule_id == "syntax-error" and finding.severity == "error"
+
+
+# name, backend, upgrade() body, the rules found: the same revision judged where
+# its code runs and where it does not.
+BRANCH_CASES = [
+    ("dialect-branch", "mysql",
+     "if op.get_bind().dialect.name == 'mysql':\n    op.drop_column('user', 'age')", ["drop-column"]),
+    ("dialect-branch", "sqlite",
+     "if op.get_bind().dialect.name == 'mysql':\n    op.drop_column('user', 'age')", []),
+    ("else-branch", "sqlite",
+     "if op.get_bind().dialect.name == 'mysql':\n    pass\nelse:\n    op.drop_column('user', 'age')",
+     ["drop-column"]),
+    ("else-branch", "mysql",
+     "if op.get_bind().dialect.name == 'mysql':\n    pass\nelse:\n    op.drop_column('user', 'age')", []),
+    ("early-return", "postgresql",
+     "bind = op.get_bind()\nif bind.dialect.name != 'postgresql':\n    return\n"
+     "op.create_index('ix', 'user', ['name'])", ["index-not-concurrent"]),
+    ("early-return", "sqlite",
+     "bind = op.get_bind()\nif bind.dialect.name != 'postgresql':\n    return\n"
+     "op.drop_column('user', 'age')", []),
+    ("get-context", "mysql",
+     "if context.get_context().dialect.name in ('mysql', 'mariadb'):\n    op.drop_table('old')",
+     ["drop-table"]),
+    ("get-context", "postgresql",
+     "if context.get_context().dialect.name in ('mysql', 'mariadb'):\n    op.drop_table('old')", []),
+    ("url-test", "postgresql",
+     "if 'sqlite' in str(op.get_bind().engine.url):\n    pass\nelse:\n"
+     "    op.create_index('ix', 'user', ['name'])", ["index-not-concurrent"]),
+    ("url-test", "sqlite",
+     "if 'sqlite' in str(op.get_bind().engine.url):\n    pass\nelse:\n    op.drop_table('old')", []),
+    ("config-test", "postgresql",
+     "if context.config.get_main_option('sqlalchemy.url').startswith('postgresql'):\n"
+     "    op.create_index('ix', 'user', ['name'])", ["index-not-concurrent"]),
+    ("config-test", "mysql",
+     "if context.config.get_main_option('sqlalchemy.url').startswith('postgresql'):\n"
+     "    op.drop_table('old')", []),
+    ("flag-variable", "mysql",
+     "is_sqlite = op.get_bind().dialect.name == 'sqlite'\nif not is_sqlite:\n"
+     "    op.drop_column('user', 'age')", ["drop-column"]),
+    ("flag-variable", "sqlite",
+     "is_sqlite = op.get_bind().dialect.name == 'sqlite'\nif not is_sqlite:\n"
+     "    op.drop_column('user', 'age')", []),
+    ("not-a-dialect-test", "sqlite",
+     "if has_rows:\n    op.drop_column('user', 'age')", ["drop-column"]),
+    ("helper-function", "postgresql", "_indexes()", ["index-not-concurrent"]),
+    ("helper-function", "sqlite", "_indexes()", []),
+]
+
+HELPER = "\n\ndef _indexes():\n    if op.get_bind().dialect.name == 'postgresql':\n" \
+         "        op.create_index('ix', 'user', ['name'])\n"
+
+
+@pytest.mark.parametrize(("name", "backend", "body", "expected"), BRANCH_CASES,
+                         ids=[f"{case[0]}-{case[1]}" for case in BRANCH_CASES])
+def test_code_is_judged_only_where_it_runs(name: str, backend: str, body: str, expected: list[str]) -> None:
+    source = "from alembic import context\n" + revision(body) + HELPER
+    assert [finding.rule_id for finding in lint_source(source, "r.py", backend)] == expected
+    unknown = [finding.rule_id for finding in lint_source(source, "r.py", None)]
+    assert set(expected) <= set(unknown) and unknown  # an unknown backend judges every branch
+
+
+DECORATED = '''from alembic import op
+
+
+def {decorator}(*names):
+    return lambda step: step
+
+
+@{decorator}("sqlite")
+def upgrade():
+    op.drop_table("old")
+'''
+
+
+@pytest.mark.parametrize(
+    ("decorator", "backend", "expected"),
+    [("only_on", "sqlite", ["drop-table"]), ("only_on", "postgresql", []),
+     ("skip_on", "sqlite", []), ("skip_on", "mysql", ["drop-table"])],
+)
+def test_revision_skipped_by_a_decorator_is_not_judged_there(decorator: str, backend: str,
+                                                             expected: list[str]) -> None:
+    source = DECORATED.format(decorator=decorator)
+    assert [finding.rule_id for finding in lint_source(source, "r.py", backend)] == expected
+
+
+# failing SQL, passing SQL and what the failing one gives: the splitter keeps
+# blocks, bodies and escaped quotes whole and judges every statement.
+SQL_CASES = [
+    ("escaped-quote",
+     "UPDATE person SET name = 'O\\\\'Brien; x' WHERE id = 1; ALTER TABLE person DROP COLUMN age",
+     "UPDATE person SET name = 'O\\\\'Brien; DROP COLUMN age' WHERE id = 1",
+     ["drop-column"]),
+    ("begin-block",
+     "BEGIN ALTER TABLE person DROP COLUMN age; END;",
+     "BEGIN; UPDATE person SET age = 1 WHERE id = 2; COMMIT;",
+     ["drop-column", "raw-sql"]),
+    ("do-block",
+     "DO $$ BEGIN UPDATE a SET x = 1 WHERE id = 1; ALTER TABLE person DROP COLUMN age; END $$;",
+     "CREATE FUNCTION f() RETURNS trigger AS $$ BEGIN NEW.a := 1; -- one; two\n RETURN NEW; END; $$"
+     " LANGUAGE plpgsql; CREATE TRIGGER t BEFORE INSERT ON a FOR EACH ROW EXECUTE FUNCTION f();",
+     ["drop-column", "raw-sql"]),
+    ("mysql-trigger",
+     "CREATE TABLE IF NOT EXISTS x (id int); DROP TABLE person",
+     "CREATE TRIGGER t BEFORE INSERT ON a FOR EACH ROW BEGIN SET NEW.x = 1; SET NEW.y = 2; END",
+     ["drop-table"]),
+    ("one-finding-per-call",
+     "LOCK TABLE a IN ACCESS EXCLUSIVE MODE; LOCK TABLE b IN ACCESS EXCLUSIVE MODE; CLUSTER a",
+     "SELECT 1; SELECT 2",
+     ["raw-sql"]),
+]
+
+
+@pytest.mark.parametrize(("name", "failing", "passing", "expected"), SQL_CASES,
+                         ids=[case[0] for case in SQL_CASES])
+def test_sql_statements_are_split_and_each_judged(name: str, failing: str, passing: str,
+                                                  expected: list[str]) -> None:
+    found = lint_source(revision(f"op.execute({failing!r})"), "r.py", "postgresql")
+    assert [finding.rule_id for finding in found] == expected
+    assert lint_source(revision(f"op.execute({passing!r})"), "r.py", "postgresql") == []
+
+
+def test_one_call_many_unknown_statements_is_one_finding() -> None:
+    (finding,) = lint_source(revision("op.execute('CLUSTER a; CLUSTER b; CLUSTER c')"), "r.py", "mysql")
+    assert finding.message.endswith("(2 more statement(s) of this call alike.)")
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("op.drop_table(name)", "Dropping a table named at run time deletes"),
+        ("op.drop_column(table, column)", "Dropping a column named at run time deletes"),
+        ("op.drop_column(table, 'age')", "Dropping column age of a table named at run time"),
+        ("op.drop_column('user', column)", "Dropping a column named at run time of user"),
+        ("with op.batch_alter_table(name) as b:\n    b.drop_column('age')",
+         "Dropping column age of a table named at run time"),
+        ("op.create_index('ix', table, ['x'])", "Creating an index on a table named at run time"),
+    ],
+)
+def test_names_computed_at_run_time_are_said_so(body: str, message: str) -> None:
+    (finding,) = lint_source(revision(body), "r.py", "postgresql")
+    assert finding.message.startswith(message) and "None" not in finding.message
+
+
+def test_a_type_change_is_a_warning_on_sqlite_that_says_what_it_costs() -> None:
+    source = revision("op.alter_column('user', 'age', type_=sa.BigInteger(), existing_type=sa.Integer())")
+    (on_sqlite,) = lint_source(source, "r.py", "sqlite")
+    (on_mysql,) = lint_source(source, "r.py", "mysql")
+    assert (on_sqlite.severity, on_mysql.severity) == ("warning", "error")
+    assert "rebuilds the table on SQLite: every row is copied" in on_sqlite.message
+    rule = next(rule for rule in RULES if rule.id == "alter-column-type")
+    assert rule.levels() == "error; warning on sqlite"

@@ -25,7 +25,7 @@ class LintRulesDirective(SphinxDirective):
         lines: list[str] = []
         for rule in RULES:
             lines += [
-                f"``{rule.id}`` ({rule.severity})",
+                f"``{rule.id}`` ({rule.levels()})",
                 f"    {rule.summary}",
                 "",
                 f"    *Cost on a live database:* {rule.cost}",

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from .lock import MigrationLock, Notify, TableLock, lock_name, lock_table_name
+from .storage import SameStorage, canonical_default, first_match
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
@@ -32,8 +33,27 @@ class Backend:
     #: The dialect names this class serves, for the docs.
     families: tuple[str, ...] = ()
 
+    #: Type spellings this database stores alike, used by autogenerate's type
+    #: comparison (:mod:`flask_schema.compare`). The generic backend claims
+    #: none: without knowing the database, every spelling may matter.
+    type_equivalences: tuple[SameStorage, ...] = ()
+
     def __init__(self, dialect_name: str) -> None:
         self.dialect_name = dialect_name
+
+    # -- what autogenerate compares ----------------------------------------------
+
+    def same_storage(self, reflected: str, model: str) -> SameStorage | None:
+        """The row of :attr:`type_equivalences` that makes two compiled types one storage."""
+        return first_match(self.type_equivalences, reflected, model)
+
+    def normalize_default(self, text: str | None) -> str | None:
+        """A server default as this database stores it, in one spelling.
+
+        ``text`` is either the default the database reports or the model's
+        default rendered as SQL; equal results mean no change.
+        """
+        return canonical_default(text)
 
     # -- the migration lock ------------------------------------------------------
 

@@ -13,6 +13,7 @@ from ..errors import LockTimeout
 from . import register
 from .base import Backend, session_setting
 from .lock import MigrationLock, Notify, clock
+from .storage import SameStorage, booleans_as_numbers, canonical_default
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
@@ -23,6 +24,8 @@ _IMPLICIT_COMMIT = re.compile(
     r"|UNLOCK\s+TABLES|ANALYZE|OPTIMIZE|REPAIR)\b",
     re.IGNORECASE | re.DOTALL,
 )
+
+_DOUBLE = r"DOUBLE(?: PRECISION)?|REAL|FLOAT\((?:2[5-9]|[34]\d|5[0-3])\)"
 
 
 class MariaDBLock(MigrationLock):
@@ -85,6 +88,17 @@ class MySQLBackend(Backend):
     """MySQL and MariaDB: each DDL statement commits by itself."""
 
     families = ("mysql", "mariadb")
+
+    #: ``FLOAT`` alone is 4 bytes here, unlike on SQLite and PostgreSQL, so
+    #: ``Float`` and ``Double`` stay different; ``FLOAT(p)`` above 24 is DOUBLE.
+    type_equivalences = (
+        SameStorage("numeric", _DOUBLE, _DOUBLE, "DOUBLE: an 8-byte float"),
+        SameStorage("boolean", r"BOOL(?:EAN)?", r"TINYINT(?:\(1\))?", "TINYINT(1)"),
+    )
+
+    def normalize_default(self, text: str | None) -> str | None:
+        """MySQL keeps ``false``/``true`` as 0 and 1 and reports ``current_timestamp()``."""
+        return canonical_default(booleans_as_numbers(text))
 
     def native_lock(
         self,

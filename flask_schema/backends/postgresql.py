@@ -10,9 +10,14 @@ from typing import TYPE_CHECKING, Any
 from . import register
 from .base import Backend, session_setting
 from .lock import MigrationLock, Notify, clock, holder_description
+from .storage import SameStorage, canonical_default, replace_outside_quotes
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
+
+_REAL = r"REAL|FLOAT4|FLOAT\((?:[1-9]|1\d|2[0-4])\)"
+_DOUBLE = r"DOUBLE PRECISION|DOUBLE|FLOAT8?|FLOAT\((?:2[5-9]|[34]\d|5[0-3])\)"
+_CAST = r"::\s*[a-z_][\w ]*(?:\(\d+(?:,\s*\d+)?\))?(?:\[\])?(?=$|[\s),])"
 
 
 class PostgresLock(MigrationLock):
@@ -86,6 +91,26 @@ class PostgresBackend(Backend):
     """PostgreSQL: DDL is transactional; locks are session advisory locks."""
 
     families = ("postgresql",)
+
+    #: ``float(p)`` is ``real`` up to p=24 and ``double precision`` above
+    #: (and without p); ``varchar`` without a length is ``text``.
+    type_equivalences = (
+        SameStorage("numeric", _REAL, _REAL, "real: a 4-byte float"),
+        SameStorage("numeric", _DOUBLE, _DOUBLE, "double precision: an 8-byte float"),
+        SameStorage("text", r"TEXT", r"VARCHAR|CHARACTER VARYING", "text (varchar without a length)"),
+        SameStorage(
+            "datetime",
+            r"TIMESTAMP\(6\) (WITH(?:OUT)? TIME ZONE)",
+            r"TIMESTAMP (WITH(?:OUT)? TIME ZONE)",
+            "timestamp keeps microseconds (precision 6) unless told less",
+        ),
+    )
+
+    def normalize_default(self, text: str | None) -> str | None:
+        """PostgreSQL reports defaults with casts: ``'a'::character varying``, ``'{}'::jsonb``."""
+        if text is None:
+            return None
+        return canonical_default(replace_outside_quotes(text, _CAST, ""))
 
     def native_lock(
         self,

@@ -29,11 +29,14 @@ from ..errors import DatabaseError
 from . import register
 from .base import Backend
 from .lock import MigrationLock, Notify, holder_description
+from .storage import SameStorage, booleans_as_numbers, canonical_default
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
 
 log = logging.getLogger("flask_schema")
+
+_FLOATS = r"FLOAT(?:\(\d+\))?|REAL|DOUBLE(?: PRECISION)?"
 
 
 def sqlite_path(engine: Engine) -> str | None:
@@ -112,6 +115,20 @@ class SQLiteBackend(Backend):
     """SQLite: one writer at a time, DDL transactional once the driver lets us."""
 
     families = ("sqlite",)
+
+    #: SQLite stores a value by the column's affinity, not its declared name
+    #: (sqlite.org/datatype3.html), and SQLAlchemy writes dates as ISO text.
+    #: Lengths stay significant: other databases the models run on enforce them.
+    type_equivalences = (
+        SameStorage("numeric", _FLOATS, _FLOATS, "REAL affinity: an 8-byte float"),
+        SameStorage("text", r"TEXT|CLOB", r"N?VARCHAR", "TEXT affinity (a VARCHAR without a length)"),
+        SameStorage("datetime", r"DATETIME", r"TIMESTAMP", "TEXT in ISO 8601, as SQLAlchemy writes both"),
+        SameStorage("json", r"JSON", r"TEXT", "TEXT holding the JSON document"),
+    )
+
+    def normalize_default(self, text: str | None) -> str | None:
+        """SQLAlchemy writes ``false()``/``true()`` as 0 and 1 on SQLite."""
+        return canonical_default(booleans_as_numbers(text))
 
     def native_lock(
         self,

@@ -8,6 +8,7 @@ the whole engine; the CLI only picks the files and the backend.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 
 from . import columns, constraints, indexes, statements, tables
 from .model import ERROR, WARNING, Finding, LintContext, Operation, Rule
@@ -68,8 +69,11 @@ def lint_source(
         backend = normalize_backend(backends.get(bind, backends.get("")))
         context = LintContext(backend=backend, new_tables=new_tables)
         for operation in operations:
+            if not operation.runs_on(backend):
+                continue  # a branch, early return or decorator keeps it off this backend
             findings.extend(_check(operation, context, revision, path))
             _remember_new_tables(operation, new_tables)
+    findings = _one_per_operation(findings)
     findings.extend(_bad_suppressions(revision, path))
     return sorted(findings, key=lambda finding: finding.line)
 
@@ -80,8 +84,25 @@ def _check(operation: Operation, context: LintContext, revision: RevisionSource,
         message = rule.check(operation, context)
         if message is None or revision.suppressed(rule.id, operation.line, operation.end_line):
             continue
-        found.append(Finding(path, operation.line, rule.id, rule.severity, message, rule.hint))
+        severity = rule.severity_for(context.backend)
+        found.append(Finding(path, operation.line, rule.id, severity, message, rule.hint))
     return found
+
+
+def _one_per_operation(findings: list[Finding]) -> list[Finding]:
+    """One finding per rule per call: the statements of one ``op.execute`` are one review."""
+    kept: dict[tuple[int, str], Finding] = {}
+    more: dict[tuple[int, str], int] = {}
+    for finding in findings:
+        key = (finding.line, finding.rule_id)
+        if key in kept:
+            more[key] = more.get(key, 0) + 1
+        else:
+            kept[key] = finding
+    for key, count in more.items():
+        message = f"{kept[key].message} ({count} more statement(s) of this call alike.)"
+        kept[key] = replace(kept[key], message=message)
+    return list(kept.values())
 
 
 def _remember_new_tables(operation: Operation, new_tables: set[str]) -> None:

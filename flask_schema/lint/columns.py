@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import re
 
-from .model import ERROR, WARNING, LintContext, Operation, rule
-
-
-def _where(operation: Operation) -> str:
-    return f"{operation.table}.{operation.column}"
+from .model import ERROR, WARNING, LintContext, Operation, column_phrase, rule
 
 
 @rule(
@@ -27,7 +23,7 @@ def add_not_null_column(operation: Operation, context: LintContext) -> str | Non
         and not context.is_new(operation.table)
     ):
         return (
-            f"Adding NOT NULL column {_where(operation)} without a server default fails on a table with rows."
+            f"Adding NOT NULL {column_phrase(operation)} without a server default fails on a table with rows."
         )
     return None
 
@@ -43,7 +39,7 @@ def add_not_null_column(operation: Operation, context: LintContext) -> str | Non
 )
 def drop_column(operation: Operation, context: LintContext) -> str | None:
     if operation.kind == "drop_column" and not context.is_new(operation.table):
-        return f"Dropping column {_where(operation)} deletes its data and breaks code still using it."
+        return f"Dropping {column_phrase(operation)} deletes its data and breaks code still using it."
     return None
 
 
@@ -58,7 +54,8 @@ def drop_column(operation: Operation, context: LintContext) -> str | None:
 def rename_column(operation: Operation, context: LintContext) -> str | None:
     if operation.kind == "rename_column" and not context.is_new(operation.table):
         return (
-            f"Renaming column {_where(operation)} to {operation.new_name} breaks the release "
+            f"Renaming {column_phrase(operation)} to {operation.new_name or 'a name chosen at run time'} "
+            "breaks the release "
             "still running during a rolling deploy."
         )
     return None
@@ -86,7 +83,9 @@ def _widens_text(operation: Operation) -> bool:
     "add a column of the new type, backfill it in batches, switch the code, then drop the old "
     "column (on PostgreSQL, widening VARCHAR or changing it to TEXT is safe).",
     cost="PostgreSQL: ACCESS EXCLUSIVE lock while the table and its indexes are rewritten; "
-    "MySQL: table copy that blocks writes; SQLite: table rebuild",
+    "MySQL: table copy that blocks writes; SQLite: table rebuild (a warning there: one writer "
+    "waits while the rows are copied, which a single-process app does not notice)",
+    severity_on={"sqlite": WARNING},
 )
 def alter_column_type(operation: Operation, context: LintContext) -> str | None:
     if operation.kind != "alter_type" or context.is_new(operation.table):
@@ -94,7 +93,12 @@ def alter_column_type(operation: Operation, context: LintContext) -> str | None:
     if context.backend == "postgresql" and _widens_text(operation):
         return None
     change = f" to {operation.type_}" if operation.type_ else ""
-    return f"Changing the type of {_where(operation)}{change} rewrites the table while holding a lock."
+    if context.backend == "sqlite":
+        return (
+            f"Changing the type of {column_phrase(operation)}{change} rebuilds the table on SQLite: "
+            "every row is copied while other writers wait, a moment on small tables."
+        )
+    return f"Changing the type of {column_phrase(operation)}{change} rewrites the table while holding a lock."
 
 
 @rule(
@@ -107,7 +111,8 @@ def alter_column_type(operation: Operation, context: LintContext) -> str | None:
 )
 def set_not_null(operation: Operation, context: LintContext) -> str | None:
     if operation.kind == "set_not_null" and not context.is_new(operation.table):
-        return f"Making {_where(operation)} NOT NULL scans the whole table under a lock and fails on NULLs."
+        where = column_phrase(operation)
+        return f"Making {where} NOT NULL scans the whole table under a lock and fails on NULLs."
     return None
 
 

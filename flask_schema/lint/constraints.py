@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .model import ERROR, LintContext, Operation, rule
+from .model import ERROR, LintContext, Operation, rule, table_name
 
 
 @rule(
@@ -20,7 +20,7 @@ def foreign_key_not_valid(operation: Operation, context: LintContext) -> str | N
         and not operation.not_valid
         and not context.is_new(operation.table)
     ):
-        return f"Adding a foreign key to {operation.table} checks every row while blocking writes."
+        return f"Adding a foreign key to {table_name(operation)} checks every row while blocking writes."
     return None
 
 
@@ -39,7 +39,9 @@ def check_not_valid(operation: Operation, context: LintContext) -> str | None:
         and not operation.not_valid
         and not context.is_new(operation.table)
     ):
-        return f"Adding a check constraint to {operation.table} checks every row under an exclusive lock."
+        return (
+            f"Adding a check constraint to {table_name(operation)} checks every row under an exclusive lock."
+        )
     return None
 
 
@@ -55,7 +57,7 @@ def check_not_valid(operation: Operation, context: LintContext) -> str | None:
 def unique_constraint(operation: Operation, context: LintContext) -> str | None:
     if operation.kind == "add_unique" and not context.is_new(operation.table):
         return (
-            f"Adding a unique constraint to {operation.table} builds an index under a lock "
+            f"Adding a unique constraint to {table_name(operation)} builds an index under a lock "
             "and fails on duplicates."
         )
     return None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .model import ERROR, LintContext, Operation, rule
+from .model import ERROR, LintContext, Operation, rule, table_name
 
 
 @rule(
@@ -17,10 +17,9 @@ def index_not_concurrent(operation: Operation, context: LintContext) -> str | No
         context.on("postgresql")
         and operation.kind == "create_index"
         and not operation.concurrently
-        and operation.table is not None
         and not context.is_new(operation.table)
     ):
-        return f"Creating an index on {operation.table} blocks writes to it until the index is built."
+        return f"Creating an index on {table_name(operation)} blocks writes to it until the index is built."
     return None
 
 

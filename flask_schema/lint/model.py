@@ -9,12 +9,15 @@ found lets the same rules check Python calls and SQL strings alike.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Optional
 
 ERROR = "error"
 WARNING = "warning"
+
+#: The backends a dialect test can tell apart; ``other`` is any other database.
+ALL_BACKENDS = frozenset({"postgresql", "mysql", "sqlite", "other"})
 
 
 @dataclass
@@ -39,6 +42,36 @@ class Operation:
     sql: str | None = None
     #: Where the facts came from: ``"python"`` or ``"sql"``.
     source: str = "python"
+    #: The backends the operation runs on (a dialect branch, an early
+    #: return, a decorator), or ``None`` when it runs on every one.
+    backends: frozenset[str] | None = None
+
+    def runs_on(self, backend: str | None) -> bool:
+        """Whether the operation runs on ``backend`` (unknown: judged as if it does)."""
+        if backend is None or self.backends is None:
+            return True
+        return (backend if backend in ALL_BACKENDS else "other") in self.backends
+
+
+def table_name(operation: Operation) -> str:
+    """The table, or what is known of it: ``person``, ``a table named at run time``."""
+    return operation.table or "a table named at run time"
+
+
+def table_phrase(operation: Operation) -> str:
+    """``table person`` or ``a table named at run time``."""
+    return f"table {operation.table}" if operation.table else "a table named at run time"
+
+
+def column_phrase(operation: Operation) -> str:
+    """``column person.age``, ``column age of a table named at run time``, ..."""
+    if operation.table and operation.column:
+        return f"column {operation.table}.{operation.column}"
+    if operation.column:
+        return f"column {operation.column} of a table named at run time"
+    if operation.table:
+        return f"a column named at run time of {operation.table}"
+    return "a column named at run time"
 
 
 @dataclass
@@ -90,12 +123,30 @@ class Rule:
     check: Check
     #: What it costs a live database; shown by ``flask db lint --rules``.
     cost: str
+    #: A different severity on some backends, where the hazard costs less.
+    severity_on: Mapping[str, str] = field(default_factory=dict)
+
+    def severity_for(self, backend: str | None) -> str:
+        """The severity of a finding on ``backend``."""
+        return self.severity_on.get(backend or "", self.severity)
+
+    def levels(self) -> str:
+        """``error`` or ``error; warning on sqlite``, for the rule list."""
+        others = "; ".join(f"{level} on {name}" for name, level in sorted(self.severity_on.items()))
+        return f"{self.severity}; {others}" if others else self.severity
 
 
-def rule(rule_id: str, severity: str, summary: str, hint: str, cost: str) -> Callable[[Check], Rule]:
+def rule(
+    rule_id: str,
+    severity: str,
+    summary: str,
+    hint: str,
+    cost: str,
+    severity_on: Mapping[str, str] | None = None,
+) -> Callable[[Check], Rule]:
     """Turn a check function into a :class:`Rule`."""
 
     def decorate(check: Check) -> Rule:
-        return Rule(rule_id, severity, summary, hint, check, cost)
+        return Rule(rule_id, severity, summary, hint, check, cost, dict(severity_on or {}))
 
     return decorate

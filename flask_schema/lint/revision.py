@@ -1,9 +1,12 @@
 """Read a revision file into operations without running it.
 
 The file is parsed with :mod:`ast`; the ``op.*`` calls in ``upgrade()``
-(and ``upgrade_<bind>()`` in multi-database projects) become
-:class:`~flask_schema.lint.model.Operation` facts. Nothing is imported or
-executed, so linting works without a database and on broken revisions.
+(and ``upgrade_<bind>()`` in multi-database projects, and the module's own
+helper functions they call) become
+:class:`~flask_schema.lint.model.Operation` facts. Each fact records the
+backends it runs on, from dialect branches, early returns and decorators
+(:mod:`.branches`). Nothing is imported or executed, so linting works
+without a database and on broken revisions.
 """
 
 from __future__ import annotations
@@ -16,7 +19,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from .model import Operation
+from .branches import Backends, DialectTests, decorator_backends
+from .model import ALL_BACKENDS, Operation
 from .sql import operations_from_sql
 
 #: ``# flask-schema: allow RULE-ID[, RULE-ID] because <reason>``
@@ -57,10 +61,16 @@ def read_revision(source: str) -> RevisionSource:
     """Parse ``source``; raises :class:`SyntaxError` when it is not Python."""
     tree = ast.parse(source)
     found = RevisionSource()
+    functions = {node.name: node for node in tree.body if isinstance(node, ast.FunctionDef)}
+    tests = DialectTests()
     for node in tree.body:
-        if isinstance(node, ast.FunctionDef) and (node.name == "upgrade" or node.name.startswith("upgrade_")):
-            bind = node.name[len("upgrade_") :] if node.name != "upgrade" else ""
-            found.operations[bind] = list(_Walker().walk(node.body))
+        if isinstance(node, ast.Assign):
+            tests.remember(node)  # IS_POSTGRES = "postgres" in os.environ["DATABASE_URL"]
+    for name, node in functions.items():
+        if name == "upgrade" or name.startswith("upgrade_"):
+            bind = name[len("upgrade_") :] if name != "upgrade" else ""
+            walker = _Walker(tests, functions, decorator_backends(node.decorator_list))
+            found.operations[bind] = list(walker.walk(node.body))
     _read_comments(source, found)
     return found
 
@@ -112,9 +122,9 @@ def _sql_literal(node: ast.expr | None) -> str | None:
 class _Call:
     """Positional and keyword arguments of one call, looked up by either."""
 
-    def __init__(self, node: ast.Call, batch_table: str | None) -> None:
+    def __init__(self, node: ast.Call, batch: bool, batch_table: str | None = None) -> None:
         self.node = node
-        self.batch = batch_table is not None
+        self.batch = batch
         self.table = batch_table
         self.args = list(node.args)
         self.kwargs = {kw.arg: kw.value for kw in node.keywords if kw.arg}
@@ -139,18 +149,46 @@ class _Call:
         return _constant(self.kwargs.get(name)) is True
 
 
-class _Walker:
-    """Walk ``upgrade()`` statements, tracking batch and autocommit blocks."""
+def _terminates(body: list[ast.stmt]) -> bool:
+    """Whether ``body`` always leaves the function (ends in ``return`` or ``raise``)."""
+    return bool(body) and isinstance(body[-1], (ast.Return, ast.Raise))
 
-    def __init__(self) -> None:
+
+class _Walker:
+    """Walk ``upgrade()`` statements, tracking batch and autocommit blocks and dialect branches."""
+
+    def __init__(
+        self,
+        tests: DialectTests,
+        functions: dict[str, ast.FunctionDef],
+        runs_on: Backends | None = None,
+    ) -> None:
         self.batch_aliases: dict[str, str | None] = {}
         self.in_transaction = True
+        self.tests = tests
+        self.functions = functions
+        self.calling: set[str] = set()
+        #: The backends the statement being read runs on; ``None``: all of them.
+        self.runs_on = runs_on
+        self.done = False
+
+    def _narrowed(self, selected: Backends) -> Backends:
+        return selected if self.runs_on is None else self.runs_on & selected
 
     def walk(self, body: list[ast.stmt]) -> Iterator[Operation]:
         for statement in body:
+            if self.done or self.runs_on == frozenset():
+                return
+            if isinstance(statement, (ast.Return, ast.Raise)):
+                self.done = True
+                return
+            if isinstance(statement, ast.If):
+                yield from self._if(statement)
+                continue
             if isinstance(statement, (ast.With, ast.AsyncWith)):
                 yield from self._with(statement)
                 continue
+            self.tests.remember(statement)
             blocks = [
                 getattr(statement, name)
                 for name in ("body", "orelse", "finalbody")
@@ -161,13 +199,47 @@ class _Walker:
                     continue
                 blocks.extend(handler.body for handler in getattr(statement, "handlers", []))
                 for block in blocks:
-                    yield from self.walk(block)
+                    yield from self._branch(block, self.runs_on)
                 continue
+            yield from self._helper(statement)
             for node in ast.walk(statement):
                 if isinstance(node, ast.Call):
                     operation = self._operation(node)
                     if operation is not None:
                         yield from operation
+
+    def _branch(self, block: list[ast.stmt], runs_on: Backends | None) -> Iterator[Operation]:
+        """Walk a block that may end the function for its backends only."""
+        saved = self.runs_on
+        self.runs_on = runs_on
+        yield from self.walk(block)
+        self.runs_on, self.done = saved, False
+
+    def _if(self, statement: ast.If) -> Iterator[Operation]:
+        selected = self.tests.selects(statement.test)
+        if selected is None:
+            yield from self._branch(statement.body, self.runs_on)
+            yield from self._branch(statement.orelse, self.runs_on)
+            return
+        body_on, else_on = self._narrowed(selected), self._narrowed(ALL_BACKENDS - selected)
+        yield from self._branch(statement.body, body_on)
+        yield from self._branch(statement.orelse, else_on)
+        # An early return for some backends: the rest runs on the others only.
+        if _terminates(statement.body):
+            self.runs_on = else_on
+        if _terminates(statement.orelse):
+            self.runs_on = body_on if not _terminates(statement.body) else frozenset()
+
+    def _helper(self, statement: ast.stmt) -> Iterator[Operation]:
+        """Read a module-level function the revision calls, as if written in place."""
+        if not isinstance(statement, ast.Expr) or not isinstance(statement.value, ast.Call):
+            return
+        func = statement.value.func
+        if not isinstance(func, ast.Name) or func.id not in self.functions or func.id in self.calling:
+            return
+        self.calling.add(func.id)
+        yield from self._branch(self.functions[func.id].body, self.runs_on)
+        self.calling.discard(func.id)
 
     def _with(self, statement: ast.With | ast.AsyncWith) -> Iterator[Operation]:
         saved_aliases, saved_tx = dict(self.batch_aliases), self.in_transaction
@@ -193,9 +265,9 @@ class _Walker:
             return None
         owner = func.value.id
         if owner == "op":
-            call = _Call(node, None)
+            call = _Call(node, batch=False)
         elif owner in self.batch_aliases:
-            call = _Call(node, self.batch_aliases[owner] or "?")
+            call = _Call(node, batch=True, batch_table=self.batch_aliases[owner])
         else:
             return None
         reader = getattr(self, f"_read_{func.attr}", None)
@@ -213,6 +285,7 @@ class _Walker:
             line=self._node.lineno,
             end_line=self._node.end_lineno or self._node.lineno,
             in_transaction=self.in_transaction,
+            backends=self.runs_on,
             **facts,
         )
 
@@ -341,4 +414,6 @@ class _Walker:
         if sql is None:
             return [self._new("execute", None)]
         line = self._node.lineno
-        return operations_from_sql(sql, line, self._node.end_lineno or line, self.in_transaction)
+        return operations_from_sql(
+            sql, line, self._node.end_lineno or line, self.in_transaction, self.runs_on
+        )

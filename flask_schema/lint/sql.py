@@ -1,9 +1,12 @@
 """Read raw SQL from ``op.execute`` into operations, where it can be read.
 
-This is no SQL parser: it splits statements, then recognises the DDL
-shapes the rules care about with a few patterns. A statement it does not
-recognise becomes an ``execute`` operation that the ``raw-sql`` rule asks
-a person to review. Statements known to be harmless produce nothing.
+Statements are split by :mod:`sqlparse`, which keeps PostgreSQL ``$$``
+function bodies, ``BEGIN ... END`` blocks and backslash-escaped quotes
+whole; every statement is then judged. The DDL shapes the rules care about
+are recognised with a few patterns. A statement it does not recognise
+becomes an ``execute`` operation that the ``raw-sql`` rule asks a person to
+review; statements known to be harmless produce nothing. The statements of
+a ``DO`` block run now, so they are read too; a function's body does not.
 """
 
 from __future__ import annotations
@@ -18,11 +21,18 @@ _NAME = r'(?:"[^"]+"|`[^`]+`|\[[^\]]+\]|[\w$]+)(?:\s*\.\s*(?:"[^"]+"|`[^`]+`|\[[
 
 _HARMLESS = re.compile(
     r"^(SELECT|INSERT|SET|RESET|SHOW|COMMENT\s+ON|GRANT|REVOKE|ANALYZE|PRAGMA|"
-    r"CREATE\s+(OR\s+REPLACE\s+)?(FUNCTION|PROCEDURE|VIEW|TRIGGER|TYPE|EXTENSION|SEQUENCE|SCHEMA)|"
+    r"CREATE\s+(OR\s+REPLACE\s+)?(DEFINER\s*=\s*\S+\s+)?"
+    r"(FUNCTION|PROCEDURE|VIEW|TRIGGER|TYPE|EXTENSION|SEQUENCE|SCHEMA)|"
     r"DROP\s+(FUNCTION|PROCEDURE|VIEW|TRIGGER|EXTENSION|SEQUENCE|TYPE)|"
-    r"ALTER\s+TYPE|ALTER\s+SEQUENCE|BEGIN|COMMIT)\b",
+    r"ALTER\s+TYPE|ALTER\s+SEQUENCE)\b",
     re.IGNORECASE,
 )
+#: Transaction control is harmless only as a whole statement: "BEGIN ALTER ..." is not.
+_TRANSACTION = re.compile(
+    r"^(BEGIN|COMMIT|END|ROLLBACK|START\s+TRANSACTION)(\s+(WORK|TRANSACTION))?$", re.IGNORECASE
+)
+_DO_BLOCK = re.compile(r"^DO\s+(?:LANGUAGE\s+\w+\s+)?(\$\w*\$)(.*)\1(?:\s+LANGUAGE\s+\w+)?$", re.I | re.S)
+_BLOCK_BODY = re.compile(r"^(?:DECLARE\b.*?)?\bBEGIN\b(.*)\bEND\s*;?$", re.I | re.S)
 _CREATE_TABLE = re.compile(
     rf"^CREATE\s+(?:TEMP(?:ORARY)?\s+)?TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?({_NAME})", re.I
 )
@@ -38,7 +48,13 @@ _ALTER_TABLE = re.compile(rf"^ALTER\s+TABLE\s+(?:IF\s+EXISTS\s+)?(?:ONLY\s+)?({_
 _UPDATE_DELETE = re.compile(rf"^(UPDATE|DELETE\s+FROM)\s+({_NAME})", re.I)
 
 
-def operations_from_sql(sql: str, line: int, end_line: int, in_transaction: bool) -> list[Operation]:
+def operations_from_sql(
+    sql: str,
+    line: int,
+    end_line: int,
+    in_transaction: bool,
+    backends: frozenset[str] | None = None,
+) -> list[Operation]:
     """The operations the statements in ``sql`` make, each at the ``op.execute`` line."""
     found: list[Operation] = []
     for statement in split_statements(sql):
@@ -51,6 +67,7 @@ def operations_from_sql(sql: str, line: int, end_line: int, in_transaction: bool
                     end_line=end_line,
                     in_transaction=in_transaction,
                     source="sql",
+                    backends=backends,
                     **facts,
                 )
             )
@@ -58,35 +75,16 @@ def operations_from_sql(sql: str, line: int, end_line: int, in_transaction: bool
 
 
 def split_statements(sql: str) -> list[str]:
-    """Statements of ``sql`` without comments, split at semicolons outside quotes."""
-    statements, current, quote = [], [], ""
-    index = 0
-    while index < len(sql):
-        char = sql[index]
-        if quote:
-            current.append(char)
-            if char == quote:
-                quote = ""
-        elif char in "'\"`":
-            quote = char
-            current.append(char)
-        elif sql.startswith("--", index):
-            end = sql.find("\n", index)
-            index = len(sql) if end == -1 else end
-            continue
-        elif sql.startswith("/*", index):
-            end = sql.find("*/", index + 2)
-            index = len(sql) if end == -1 else end + 2
-            current.append(" ")
-            continue
-        elif char == ";":
-            statements.append("".join(current))
-            current = []
-        else:
-            current.append(char)
-        index += 1
-    statements.append("".join(current))
-    return [" ".join(text.split()) for text in statements if text.strip()]
+    """Statements of ``sql`` without comments, on one line each."""
+    import sqlparse
+
+    statements = []
+    for raw in sqlparse.split(sql):
+        text = sqlparse.format(raw, strip_comments=True).strip()
+        text = " ".join(text.split()).rstrip(";").strip()
+        if text:
+            statements.append(text)
+    return statements
 
 
 def name(text: str) -> str:
@@ -122,7 +120,13 @@ Read = Iterator[tuple[str, "str | None", dict[str, Any]]]
 
 
 def _read_statement(statement: str) -> Read:
-    if _HARMLESS.match(statement):
+    if _HARMLESS.match(statement) or _TRANSACTION.match(statement):
+        return
+    if match := _DO_BLOCK.match(statement):
+        yield from _read_block(statement, match.group(2).strip())
+        return
+    if _BLOCK_BODY.match(statement):  # an anonymous BEGIN ... END block runs now too
+        yield from _read_block(statement, statement)
         return
     if match := _CREATE_TABLE.match(statement):
         yield "create_table", name(match.group(1)), {}
@@ -148,6 +152,17 @@ def _read_statement(statement: str) -> Read:
             yield from _read_alter_action(table, action, statement)
     else:
         yield "execute", None, {"sql": statement}
+
+
+def _read_block(statement: str, code: str) -> Read:
+    """A ``DO`` block: what its statements do, and one review of the block's own logic."""
+    body = _BLOCK_BODY.match(code.strip())
+    inner = split_statements(body.group(1)) if body else []
+    for part in inner:
+        for kind, table, facts in _read_statement(part):
+            if kind != "execute":  # IF, LOOP, PERFORM: the block as a whole is reviewed once
+                yield kind, table, facts
+    yield "execute", None, {"sql": statement}
 
 
 _ADD_CONSTRAINT = re.compile(

@@ -6,7 +6,7 @@ Statements that :mod:`.sql` can read are checked by the other rules like
 
 from __future__ import annotations
 
-from .model import WARNING, LintContext, Operation, rule
+from .model import WARNING, LintContext, Operation, rule, table_name
 
 
 @rule(
@@ -35,7 +35,7 @@ def raw_sql(operation: Operation, context: LintContext) -> str | None:
 )
 def update_all_rows(operation: Operation, context: LintContext) -> str | None:
     if operation.kind == "update_all" and not context.is_new(operation.table):
-        return f"Changing every row of {operation.table} in one statement locks them all until commit."
+        return f"Changing every row of {table_name(operation)} in one statement locks them all until commit."
     return None
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .model import ERROR, LintContext, Operation, rule
+from .model import ERROR, LintContext, Operation, rule, table_phrase
 
 
 @rule(
@@ -14,7 +14,7 @@ from .model import ERROR, LintContext, Operation, rule
 )
 def drop_table(operation: Operation, context: LintContext) -> str | None:
     if operation.kind == "drop_table" and not context.is_new(operation.table):
-        return f"Dropping table {operation.table} deletes its rows and breaks code still using it."
+        return f"Dropping {table_phrase(operation)} deletes its rows and breaks code still using it."
     return None
 
 
@@ -29,7 +29,8 @@ def drop_table(operation: Operation, context: LintContext) -> str | None:
 def rename_table(operation: Operation, context: LintContext) -> str | None:
     if operation.kind == "rename_table" and not context.is_new(operation.table):
         return (
-            f"Renaming table {operation.table} to {operation.new_name} breaks the release still "
+            f"Renaming {table_phrase(operation)} to {operation.new_name or 'a name chosen at run time'} "
+            "breaks the release still "
             "running during a rolling deploy."
         )
     return None

@@ -38,6 +38,18 @@ def pending(script: ScriptDirectory, current: dict[Any, tuple[str, ...]]) -> lis
     return [rev for rev in everything if rev.revision not in done]
 
 
+def after_baseline(script: ScriptDirectory, baseline: str) -> list[Script]:
+    """Every revision that is not ``baseline`` or one of its ancestors, oldest first.
+
+    The baseline is the revision production has already applied when the
+    lint is adopted: what it and its ancestors do is history, not a hazard.
+    """
+    found = script.get_revision(baseline)
+    if found is None:
+        raise RevisionError(f"The lint baseline {baseline!r} is not a revision.")
+    return pending(script, {None: (found.revision,)})
+
+
 def backends_of(db: Any) -> dict[str, str | None]:
     """Dialect names of the app's databases, keyed as ``upgrade_<name>`` functions are.
 
