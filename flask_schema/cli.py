@@ -60,17 +60,10 @@ class RelativeStepCommand(click.Command):
 
 
 def _scrub(message: str) -> str:
-    """Remove every database password of the current app from ``message``."""
-    try:
-        from .extension import get_state
+    """Remove every database password from ``message`` (see :mod:`flask_schema.redact`)."""
+    from .redact import app_passwords, scrub
 
-        engines = get_state().db.engines.values()
-        passwords = {engine.url.password for engine in engines if engine.url.password}
-    except Exception:
-        passwords = set()
-    for password in passwords:
-        message = message.replace(str(password), "***")
-    return message
+    return scrub(message, app_passwords())
 
 
 def reports_errors(f: F) -> F:
@@ -86,7 +79,7 @@ def reports_errors(f: F) -> F:
             _fail(str(error), error.exit_code)
         except Exception as error:  # a bug or a user's own code: still one line
             if os.environ.get("FLASK_DB_TRACEBACK"):
-                traceback.print_exc()
+                click.echo(_scrub(traceback.format_exc()).rstrip("\n"), err=True)
             first_line = (str(error).strip().splitlines() or [""])[0]
             _fail(
                 f"{type(error).__name__}: {first_line} (set FLASK_DB_TRACEBACK=1 to see the traceback)",

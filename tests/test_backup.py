@@ -126,8 +126,8 @@ def test_backup_migrate_restore(project: Project) -> None:
 
 
 @contextmanager
-def database_for_new_user(backend: str, directory: str) -> Iterator[URL]:
-    """A fresh database owned by a new user whose password is :data:`PASSWORD`."""
+def database_for_new_user(backend: str, directory: str, password: str = PASSWORD) -> Iterator[URL]:
+    """A fresh database owned by a new user whose password is ``password``."""
     require_backend(backend)
     user = f"fs_user_{uuid.uuid4().hex[:8]}"
     admin = admin_engine(backend)
@@ -138,7 +138,7 @@ def database_for_new_user(backend: str, directory: str) -> Iterator[URL]:
         with admin.connect() as connection:
             connection.exec_driver_sql(statement)
 
-    literal = PASSWORD.replace("\\", "\\\\") if backend == "mariadb" else PASSWORD
+    literal = password.replace("\\", "\\\\") if backend == "mariadb" else password
     literal = literal.replace("'", "''")
     account = user if backend == "postgresql" else f"'{user}'@'%'"
     try:
@@ -151,7 +151,7 @@ def database_for_new_user(backend: str, directory: str) -> Iterator[URL]:
                 run(f"ALTER DATABASE {url.database} OWNER TO {user}")
             else:
                 run(f"GRANT ALL ON {url.database}.* TO {account}")
-            yield url.set(username=user, password=PASSWORD)
+            yield url.set(username=user, password=password)
     finally:
         run(f"DROP {'ROLE' if backend == 'postgresql' else 'USER'} IF EXISTS {account}")
         admin.dispose()
