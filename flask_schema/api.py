@@ -84,6 +84,7 @@ def _existing_config(
 ) -> Config:
     """Build the config of a migrations folder that must already exist."""
     config = build_config(directory, x_arg=x_arg, flags=flags, output_buffer=output_buffer)
+    _bound_connect_time()
     location = config.get_main_option("script_location") or ""
     if not os.path.isfile(os.path.join(location, "env.py")):
         if os.path.isdir(location):
@@ -96,6 +97,28 @@ def _existing_config(
             "or pass its path with -d/--directory."
         )
     return config
+
+
+def _bound_connect_time() -> None:
+    """Give every connection this command opens the ``connect_timeout`` limit."""
+    from flask import current_app
+
+    from . import settings
+    from .backends import bound_connect_time
+
+    seconds = float(settings.resolve("connect_timeout", current_app.config))
+    for engine in get_state().db.engines.values():
+        bound_connect_time(engine, seconds)
+
+
+def _refuse_taken_rev_id(config: Config, rev_id: str | None) -> None:
+    """Stop before Alembic writes a second file with an id the history already has."""
+    if rev_id is None:
+        return
+    from .inputs import check_rev_id_is_new
+
+    taken = {rev.revision: rev.path for rev in _script_directory(config).walk_revisions()}
+    check_rev_id_is_new(rev_id, taken)
 
 
 def _script_directory(config: Config) -> ScriptDirectory:
@@ -131,7 +154,9 @@ def translate_errors() -> Iterator[None]:
                 f"{error} Run 'flask db heads' to list them and 'flask db merge' to join them."
             ) from error
         if isinstance(cause, AlembicRevisionError) or "Can't locate revision" in str(error):
-            raise RevisionError(_explain(str(error))) from error
+            # Alembic's lookup says "Can't locate" for an ambiguous prefix too; its cause says which.
+            ambiguous = isinstance(cause, AlembicRevisionError) and str(cause).startswith("Multiple")
+            raise RevisionError(_explain(str(cause if ambiguous else error))) from error
         raise CommandError(str(error)) from error
     except MultipleHeads as error:
         raise MultipleHeadsError(
@@ -312,6 +337,7 @@ def revision(
     config = _existing_config(directory, x_arg=x_arg, flags=flags)
     config.attributes.update(attributes or {})
     with translate_errors():
+        _refuse_taken_rev_id(config, rev_id)
         result = command.revision(
             config,
             message,
@@ -401,6 +427,7 @@ def merge(
         revisions = [revisions] if revisions else []
     config = _existing_config(directory)
     with translate_errors():
+        _refuse_taken_rev_id(config, rev_id)
         if not revisions:
             # Alembic would write an ordinary empty revision on top of a
             # single head; "merge everything" has nothing to do then.
@@ -642,6 +669,8 @@ def backups() -> list[Backup]:
     """The backups ``--backup`` made for the current app, newest first."""
     from flask import current_app
 
+    get_state()  # a clear error outside an app context or without Migrate(app, db)
+
     from .backup import backup_directory, list_backups
 
     return list_backups(backup_directory(current_app))
@@ -678,18 +707,31 @@ def lint(
 
 
 def migrate_dry_run(directory: str | None = None, **options: Any) -> str | None:
-    """The revision :func:`migrate` would write, as text; no file is left behind.
+    """The revision :func:`migrate` would write, as text; nothing is written to ``versions/``.
 
     Takes :func:`migrate`'s arguments. Returns ``None`` when nothing changed.
+    The revision is generated in a copy of the migrations folder, so no other
+    process (a concurrent ``upgrade``) ever sees the file.
     """
-    script = migrate(directory, **options)
-    if script is None:
-        return None
-    try:
+    import shutil
+    import tempfile
+
+    location = _existing_config(directory).get_main_option("script_location") or ""
+    with tempfile.TemporaryDirectory(prefix="flask-schema-dry-run-") as scratch:
+        copy = os.path.join(scratch, os.path.basename(os.path.abspath(location)) or "migrations")
+        shutil.copytree(location, copy, symlinks=True)
+        if options.get("version_path"):
+            inside = os.path.relpath(os.path.abspath(options["version_path"]), os.path.abspath(location))
+            if inside.startswith(os.pardir):
+                from .errors import InvalidArgument
+
+                raise InvalidArgument("--dry-run takes only a --version-path inside the migrations folder.")
+            options["version_path"] = os.path.join(copy, inside)
+        script = migrate(copy, **options)
+        if script is None:
+            return None
         with open(script.path, encoding="utf-8") as file:
             return file.read()
-    finally:
-        os.remove(script.path)
 
 
 # -- deploy safety: lock settings, resolve, status, plan, sql --------------------

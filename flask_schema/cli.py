@@ -353,12 +353,31 @@ def _lock_options(f: F) -> F:
     )(f)
     f = click.option(
         "--lock-timeout",
-        type=click.FloatRange(min=0),
+        type=SECONDS,
         default=None,
         metavar="SECONDS",
         help="Seconds to wait for the migration lock (default 600, MIGRATE_LOCK_TIMEOUT)",
     )(f)
     return f
+
+
+class Seconds(click.ParamType):  # type: ignore[type-arg]
+    """A finite number of seconds, 0 or more (``nan`` and ``inf`` are refused)."""
+
+    name = "seconds"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        from .settings import parse_seconds
+
+        if isinstance(value, float):
+            return value
+        try:
+            return parse_seconds(str(value))
+        except ValueError as error:
+            self.fail(str(error), param, ctx)
+
+
+SECONDS = Seconds()
 
 
 def _lock_args(no_lock: bool, lock_timeout: float | None) -> dict[str, Any]:

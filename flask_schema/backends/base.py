@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .lock import MigrationLock, Notify, TableLock, lock_name, lock_table_name
 
@@ -87,6 +87,19 @@ class Backend:
     def lock_connection(self, engine: Engine) -> Connection:
         """A connection of its own for the lock and the run log, committing as it goes."""
         return engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+
+    # -- connecting --------------------------------------------------------------
+
+    def connect_arguments(self, driver: str, seconds: float) -> dict[str, Any]:
+        """Arguments for ``driver``'s ``connect()`` that give up on a silent server after ``seconds``.
+
+        They must bound connecting and the server's first answers only; what
+        must not outlive connecting is undone in :meth:`connection_ready`.
+        """
+        return {}
+
+    def connection_ready(self, dbapi_connection: Any) -> None:
+        """Called once a connection is made: lift limits that would cut a long statement."""
 
     # -- while revisions run -----------------------------------------------------
 

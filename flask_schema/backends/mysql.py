@@ -102,6 +102,21 @@ class MySQLBackend(Backend):
             connection.close()
             raise
 
+    def connect_arguments(self, driver: str, seconds: float) -> dict[str, Any]:
+        whole = max(int(round(seconds)), 1)
+        if driver == "pymysql":
+            # PyMySQL's connect_timeout covers the TCP connect only; the server's
+            # greeting is read under read_timeout, lifted in connection_ready.
+            return {"connect_timeout": whole, "read_timeout": whole, "write_timeout": whole}
+        if driver in {"mysqldb", "mariadbconnector"}:
+            return {"connect_timeout": whole}
+        return {}
+
+    def connection_ready(self, dbapi_connection: Any) -> None:
+        if hasattr(dbapi_connection, "_read_timeout"):  # PyMySQL: no limit on statements
+            dbapi_connection._read_timeout = None
+            dbapi_connection._write_timeout = None
+
     def commits_by_itself(self, statement: str) -> bool:
         return bool(_IMPLICIT_COMMIT.match(statement))
 

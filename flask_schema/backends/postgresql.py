@@ -107,6 +107,15 @@ class PostgresBackend(Backend):
             connection.close()
             raise
 
+    def connect_arguments(self, driver: str, seconds: float) -> dict[str, Any]:
+        # libpq's connect_timeout covers the whole start-up, authentication included;
+        # it counts whole seconds and treats less than 2 as 2.
+        if driver in {"psycopg2", "psycopg", "psycopg2cffi"}:
+            return {"connect_timeout": max(int(round(seconds)), 2)}
+        if driver in {"pg8000", "asyncpg"}:
+            return {"timeout": seconds}
+        return {}
+
     @contextmanager
     def statement_lock_timeout(self, connection: Connection, seconds: float) -> Iterator[None]:
         if seconds <= 0:
