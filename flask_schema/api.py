@@ -456,6 +456,8 @@ def upgrade(
     on_backup: Callable[[Backup], None] | None = None,
     lock: bool | None = None,
     lock_timeout: float | None = None,
+    allow_data_loss: bool | None = None,
+    confirm_drop: Callable[[str], bool] | None = None,
 ) -> Heads | str:
     """Upgrade to ``revision``; return the revisions now current per database.
 
@@ -464,8 +466,25 @@ def upgrade(
     to apply is backed up first, and ``on_backup`` receives each
     :class:`~flask_schema.backup.Backup` as soon as it is written.
     ``lock``/``lock_timeout`` override the migration lock settings.
+
+    An ``alter_column`` that would change existing values is refused unless
+    ``allow_data_loss`` (default: the ``allow_data_loss`` setting); before
+    a drop that discards data, ``confirm_drop`` (given the question) is
+    asked, and a false answer stops the run.
     """
-    return _move("upgrade", directory, revision, sql, tag, x_arg, backup, on_backup, lock, lock_timeout)
+    return _move(
+        "upgrade",
+        directory,
+        revision,
+        sql,
+        tag,
+        x_arg,
+        backup,
+        on_backup,
+        lock,
+        lock_timeout,
+        _data_loss_attributes(allow_data_loss, confirm_drop),
+    )
 
 
 def downgrade(
@@ -478,6 +497,8 @@ def downgrade(
     on_backup: Callable[[Backup], None] | None = None,
     lock: bool | None = None,
     lock_timeout: float | None = None,
+    allow_data_loss: bool | None = None,
+    confirm_drop: Callable[[str], bool] | None = None,
 ) -> Heads | str:
     """Downgrade to ``revision``; return the revisions now current per database.
 
@@ -485,7 +506,27 @@ def downgrade(
     """
     if sql and revision == "-1":
         revision = "head:-1"
-    return _move("downgrade", directory, revision, sql, tag, x_arg, backup, on_backup, lock, lock_timeout)
+    return _move(
+        "downgrade",
+        directory,
+        revision,
+        sql,
+        tag,
+        x_arg,
+        backup,
+        on_backup,
+        lock,
+        lock_timeout,
+        _data_loss_attributes(allow_data_loss, confirm_drop),
+    )
+
+
+def _data_loss_attributes(
+    allow_data_loss: bool | None, confirm_drop: Callable[[str], bool] | None
+) -> dict[str, Any]:
+    from .safety import ALLOW_DATA_LOSS_ATTRIBUTE, CONFIRM_DROP_ATTRIBUTE
+
+    return {ALLOW_DATA_LOSS_ATTRIBUTE: allow_data_loss, CONFIRM_DROP_ATTRIBUTE: confirm_drop}
 
 
 def _move(
@@ -499,12 +540,14 @@ def _move(
     on_backup: Callable[[Backup], None] | None,
     lock: bool | None,
     lock_timeout: float | None,
+    attributes: dict[str, Any] | None = None,
 ) -> Heads | str:
     """Upgrade or downgrade: the shared set-up, run and result."""
     from . import revision_headers
 
     buffer = io.StringIO() if sql else None
     config = _existing_config(directory, x_arg=x_arg, output_buffer=buffer)
+    config.attributes.update(attributes or {})
     if not sql:
         _request_backup(config, backup, on_backup)
     _mark_changing(config, command_name, lock, lock_timeout)

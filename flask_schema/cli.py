@@ -380,6 +380,34 @@ class Seconds(click.ParamType):  # type: ignore[type-arg]
 SECONDS = Seconds()
 
 
+def _data_loss_options(f: F) -> F:
+    f = click.option(
+        "--no-input", is_flag=True, help="Ask nothing; drops that discard data go ahead with a warning"
+    )(f)
+    f = click.option(
+        "--allow-data-loss",
+        is_flag=True,
+        default=None,
+        help="Run alter_column changes that rewrite existing values (default: MIGRATE_ALLOW_DATA_LOSS)",
+    )(f)
+    return f
+
+
+def _data_loss_args(allow_data_loss: bool | None, no_input: bool) -> dict[str, Any]:
+    return {"allow_data_loss": allow_data_loss or None, "confirm_drop": _drop_prompt(no_input)}
+
+
+def _drop_prompt(no_input: bool) -> Callable[[str], bool] | None:
+    """Ask on a terminal before a drop that discards data; with --no-input or no terminal, ask nothing."""
+    if no_input or not sys.stdin.isatty():
+        return None
+
+    def confirm(question: str) -> bool:
+        return click.confirm(question, default=False, err=True)
+
+    return confirm
+
+
 def _lock_args(no_lock: bool, lock_timeout: float | None) -> dict[str, Any]:
     return {"lock": False if no_lock else None, "lock_timeout": lock_timeout}
 
@@ -391,6 +419,7 @@ def _lock_args(no_lock: bool, lock_timeout: float | None) -> dict[str, Any]:
 @x_arg_option
 @backup_option
 @_lock_options
+@_data_loss_options
 @click.option("--plan", is_flag=True, help="Show the steps it would run, and run nothing")
 @click.argument("revision", default="head")
 @reports_errors
@@ -403,6 +432,8 @@ def upgrade(
     backup: bool | None,
     no_lock: bool,
     lock_timeout: float | None,
+    allow_data_loss: bool | None,
+    no_input: bool,
     plan: bool,
 ) -> None:
     """Upgrade to a later version."""
@@ -418,6 +449,7 @@ def upgrade(
         backup=backup,
         on_backup=_echo_backup,
         **_lock_args(no_lock, lock_timeout),
+        **_data_loss_args(allow_data_loss, no_input),
     )
     if isinstance(result, str):
         click.echo(result, nl=False)
@@ -430,6 +462,7 @@ def upgrade(
 @x_arg_option
 @backup_option
 @_lock_options
+@_data_loss_options
 @click.argument("revision", default="-1")
 @reports_errors
 def downgrade(
@@ -441,6 +474,8 @@ def downgrade(
     backup: bool | None,
     no_lock: bool,
     lock_timeout: float | None,
+    allow_data_loss: bool | None,
+    no_input: bool,
 ) -> None:
     """Revert to a previous version."""
     result = api.downgrade(
@@ -452,6 +487,7 @@ def downgrade(
         backup=backup,
         on_backup=_echo_backup,
         **_lock_args(no_lock, lock_timeout),
+        **_data_loss_args(allow_data_loss, no_input),
     )
     if isinstance(result, str):
         click.echo(result, nl=False)

@@ -65,6 +65,18 @@ class MigrationFailed(FlaskSchemaError):
     """A revision's own code or SQL failed; the message says where the database stands."""
 
 
+class DataLossRefused(FlaskSchemaError):
+    """A revision would change or drop existing values and that was not allowed.
+
+    :attr:`changed_nothing` is true when the refusal came before the
+    revision's first change, so the database is exactly as it was.
+    """
+
+    def __init__(self, message: str, changed_nothing: bool = False) -> None:
+        super().__init__(message)
+        self.changed_nothing = changed_nothing
+
+
 class HalfAppliedRevision(FlaskSchemaError):
     """An earlier run stopped inside a revision on a database without transactional DDL."""
 

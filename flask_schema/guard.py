@@ -27,9 +27,10 @@ from typing import TYPE_CHECKING, Any
 from . import settings
 from .backends import backend_for
 from .backends.lock import MigrationLock
-from .errors import HalfAppliedRevision, MigrationFailed
+from .errors import DataLossRefused, HalfAppliedRevision, MigrationFailed
 from .runlog import RunLog
 from .runlog import table_name as runlog_table_name
+from .safety import counting_changes, data_loss_allowed
 from .status_report import check_known
 
 if TYPE_CHECKING:
@@ -126,9 +127,24 @@ class RunGuard:
             else:
                 self._refuse_half_applied()
                 self._wrap_steps(migration_context, context.script)
-                with _statement_lock_timeout(connection, self.statement_lock_timeout):
+                with (
+                    backend_for(connection.dialect.name).migration_session(
+                        connection, data_loss_allowed(self.config)
+                    ),
+                    _statement_lock_timeout(connection, self.statement_lock_timeout),
+                    counting_changes(connection),
+                ):
                     try:
                         yield
+                    except DataLossRefused as error:  # refused before its first change: nothing to resolve
+                        if (
+                            error.changed_nothing
+                            and self.runlog is not None
+                            and self.current_step is not None
+                        ):
+                            self.runlog.finish(_revision_of(self.current_step) or "")
+                            raise
+                        raise self._failure(error, connection) from error
                     except Exception as error:
                         if self.current_step is None:
                             raise

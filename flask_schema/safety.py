@@ -1,7 +1,13 @@
 """Guards that run while revisions are applied, so no data goes silently.
 
 * Before a table or column is dropped, the rows or values going with it
-  are counted and logged, so the person upgrading sees what is lost.
+  are counted and logged, so the person upgrading sees what is lost; on a
+  terminal (``confirm_drop``) the person is asked before it goes.
+* Before a column's type, length, nullability or ENUM values change, the
+  rows whose values the change would rewrite are counted (per database
+  family, :meth:`Backend.values_changed_by_alter`) and the run refuses,
+  before that statement, unless data loss is allowed (``--allow-data-loss``
+  or the ``allow_data_loss`` setting).
 * SQLite batch mode rebuilds a table by copying it and dropping the old
   one. With ``PRAGMA foreign_keys=ON`` that ``DROP TABLE`` first deletes
   every row, which cascades to (or nulls) the rows of child tables.
@@ -16,6 +22,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+from .errors import DataLossRefused
+
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
@@ -23,9 +31,13 @@ log = logging.getLogger("flask_schema")
 
 _installed = False
 
+#: ``config.attributes`` keys the API sets for upgrade and downgrade.
+ALLOW_DATA_LOSS_ATTRIBUTE = "flask_schema.allow_data_loss"
+CONFIRM_DROP_ATTRIBUTE = "flask_schema.confirm_drop"
+
 
 def install_drop_notices() -> None:
-    """Wrap Alembic's drop_table and drop_column so each one says what it discards."""
+    """Wrap Alembic's drop_table, drop_column and alter_column so none loses data unsaid."""
     global _installed
     if _installed:
         return
@@ -34,7 +46,20 @@ def install_drop_notices() -> None:
     for op_class, count in ((ops.DropTableOp, _count_rows), (ops.DropColumnOp, _count_values)):
         original = Operations._to_impl.dispatch(op_class)
         Operations.implementation_for(op_class, replace=True)(_with_notice(original, count))
+    original = Operations._to_impl.dispatch(ops.AlterColumnOp)
+    Operations.implementation_for(ops.AlterColumnOp, replace=True)(_refusing_changed_values(original))
     _installed = True
+
+
+def data_loss_allowed(config: Any) -> bool:
+    """Whether this run may change or drop values (the flag, else the setting)."""
+    from flask import current_app, has_app_context
+
+    from . import settings
+
+    explicit = config.attributes.get(ALLOW_DATA_LOSS_ATTRIBUTE) if config is not None else None
+    app_config = current_app.config if has_app_context() else {}
+    return bool(settings.resolve("allow_data_loss", app_config, None, explicit))
 
 
 def _with_notice(
@@ -47,9 +72,84 @@ def _with_notice(
             notice = count(connection, operation)
             if notice:
                 log.warning(notice)
+                _confirm(context, notice)
         original(operations, operation)
 
     return implementation
+
+
+_CHANGES = "flask_schema.changes"
+_READS = ("SELECT", "PRAGMA", "SHOW", "WITH", "DESCRIBE", "EXPLAIN")
+
+
+@contextmanager
+def counting_changes(connection: Connection) -> Iterator[None]:
+    """Count the statements of each transaction that may change something.
+
+    A refusal before the first one left the database as it was, which the
+    run uses to tell "refused" from "failed halfway".
+    """
+    from sqlalchemy import event
+
+    def begin(conn: Any) -> None:
+        conn.info[_CHANGES] = 0
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if not statement.lstrip().upper().startswith(_READS):
+            conn.info[_CHANGES] = conn.info.get(_CHANGES, 0) + 1
+
+    event.listen(connection, "begin", begin)
+    event.listen(connection, "before_cursor_execute", count)
+    try:
+        yield
+    finally:
+        event.remove(connection, "before_cursor_execute", count)
+        event.remove(connection, "begin", begin)
+        connection.info.pop(_CHANGES, None)
+
+
+def _changed_nothing(connection: Connection) -> bool:
+    return _CHANGES in connection.info and connection.info[_CHANGES] == 0
+
+
+def _confirm(context: Any, notice: str) -> None:
+    """Ask on a terminal before a drop that discards data; without one, go ahead."""
+    config = getattr(context, "config", None)
+    confirm = config.attributes.get(CONFIRM_DROP_ATTRIBUTE) if config is not None else None
+    if confirm is None or data_loss_allowed(config):
+        return
+    if not confirm(f"{notice} Drop it?"):
+        raise DataLossRefused(
+            f"Stopped before the drop: {notice} Nothing of it was dropped.",
+            _changed_nothing(context.connection),
+        )
+
+
+def _refusing_changed_values(original: Callable[[Any, Any], None]) -> Callable[[Any, Any], None]:
+    def implementation(operations: Any, operation: Any) -> None:
+        context = operations.migration_context
+        connection = context.connection
+        if connection is not None and not context.as_sql and _changes_values(operation):
+            from .backends import backend_for
+
+            if _table_columns(connection, operation.table_name, operation.schema) is not None:
+                found = backend_for(connection.dialect.name).values_changed_by_alter(connection, operation)
+                if found and not data_loss_allowed(getattr(context, "config", None)):
+                    where = _qualified(f"{operation.table_name}.{operation.column_name}", operation.schema)
+                    raise DataLossRefused(
+                        f"Refusing to alter column {where}: {'; '.join(found)}. Fix those rows first, "
+                        "or allow it with --allow-data-loss (MIGRATE_ALLOW_DATA_LOSS).",
+                        _changed_nothing(connection),
+                    )
+                for problem in found:
+                    log.warning(f"Altering column {operation.table_name}.{operation.column_name}: {problem}.")
+        original(operations, operation)
+
+    return implementation
+
+
+def _changes_values(operation: Any) -> bool:
+    return operation.modify_type is not None or operation.modify_nullable is False
 
 
 def _table_columns(connection: Connection, table: str, schema: str | None) -> set[str] | None:

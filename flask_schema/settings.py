@@ -157,6 +157,13 @@ for _option in [
     Option("lock", True, parse_bool, "Take the migration lock around commands that change the database."),
     Option("lock_timeout", 600.0, parse_seconds, "Seconds to wait for the migration lock before giving up."),
     Option(
+        "allow_data_loss",
+        False,
+        parse_bool,
+        "upgrade and downgrade may run an alter_column that changes existing values "
+        "(and MariaDB/MySQL migration sessions are not made strict).",
+    ),
+    Option(
         "connect_timeout",
         30.0,
         parse_seconds,

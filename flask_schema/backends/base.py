@@ -126,6 +126,19 @@ class Backend:
             )
         yield
 
+    def values_changed_by_alter(self, connection: Connection, operation: Any) -> list[str]:
+        """What an ``alter_column`` would change in the rows it keeps, as "N row(s) ..." phrases.
+
+        Only databases that change values in silence need an answer; the
+        generic one is that the database refuses what it cannot convert.
+        """
+        return []
+
+    @contextmanager
+    def migration_session(self, connection: Connection, allow_data_loss: bool = False) -> Iterator[None]:
+        """Around the run: session settings that make the database refuse to lose data."""
+        yield
+
     @contextmanager
     def transactional_migrations(self, connection: Connection) -> Iterator[None]:
         """Around the run: whatever makes the migration connection's DDL transactional."""

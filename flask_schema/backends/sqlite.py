@@ -174,6 +174,27 @@ class SQLiteBackend(Backend):
                     connection.rollback()
                 driver.isolation_level = saved
 
+    def values_changed_by_alter(self, connection: Connection, operation: Any) -> list[str]:
+        """Rows a batch rebuild would rewrite: it copies with ``CAST(column AS new type)``.
+
+        ``CAST('abc' AS INTEGER)`` is 0 and ``CAST('12abc' AS INTEGER)`` 12;
+        a value whose cast compares unequal to itself is one that changes.
+        """
+        import sqlalchemy as sa
+
+        if operation.modify_type is None:
+            return []
+        table = sa.table(operation.table_name, sa.column(operation.column_name), schema=operation.schema)
+        column = table.c[operation.column_name]
+        changed = connection.execute(
+            sa.select(sa.func.count())
+            .select_from(table)
+            .where(column.is_not(None), sa.cast(column, operation.modify_type) != column)
+        ).scalar()
+        if not changed:
+            return []
+        return [f"{changed} row(s) hold values that {operation.modify_type} cannot keep as they are"]
+
     def is_transactional(self, connection: Connection) -> bool:
         """Whether :meth:`transactional_migrations` can make this connection's DDL transactional."""
         driver = _sqlite3_connection(connection)
