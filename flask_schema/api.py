@@ -861,3 +861,33 @@ def sql(directory: str | None = None, revision: str = "head") -> str:
             )
     result = upgrade(directory, f"{down or 'base'}:{found.revision}", sql=True)
     return str(result)
+
+
+# -- restoring a backup -------------------------------------------------------------
+
+
+def restore(backup: str, lock_timeout: float = 0.0) -> Backup:
+    """Put a backup made by ``--backup`` back into the database it was made of.
+
+    The database's migration lock is taken first, so a restore never runs
+    under a migration: when another process holds the lock this waits
+    ``lock_timeout`` seconds (default: none) and raises
+    :class:`~flask_schema.errors.LockTimeout`. On SQLite the journal and WAL
+    files of the database being replaced are removed, the copy goes through
+    SQLite's backup API and is checked with ``PRAGMA integrity_check``.
+    Returns the backup restored.
+    """
+    from . import settings
+    from .backup import restore as restore_backup
+
+    settings.resolve("lock_timeout", {}, explicit=lock_timeout)  # refuses nan, inf and < 0
+    state = get_state()
+    args = state.configure_args
+    with translate_errors():
+        return restore_backup(
+            state.db,
+            backup,
+            str(args.get("version_table") or "alembic_version"),
+            args.get("version_table_schema"),
+            float(lock_timeout),
+        )

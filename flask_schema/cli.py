@@ -615,7 +615,25 @@ def ensure_version(directory: str | None, sql: bool, no_lock: bool, lock_timeout
 
 def _echo_backup(backup: Backup) -> None:
     click.echo(f"Backed up database {backup.database} (revision {backup.revision}) to {backup.path}")
-    click.echo(f"Restore it with: {backup.restore_command}")
+    from .backup import restore_command
+
+    click.echo(f"Restore it with: {restore_command(backup)}")
+
+
+@db_group.command()
+@click.option(
+    "--lock-timeout",
+    type=SECONDS,
+    default=0.0,
+    metavar="SECONDS",
+    help="Seconds to wait for a migration that holds the lock (default 0: refuse at once)",
+)
+@click.argument("backup")
+@reports_errors
+def restore(backup: str, lock_timeout: float) -> None:
+    """Put a backup made by --backup back into its database (replacing what is there)."""
+    restored = api.restore(backup, lock_timeout=lock_timeout)
+    click.echo(f"Restored database {restored.database} from {restored.path} (revision {restored.revision}).")
 
 
 @db_group.command()

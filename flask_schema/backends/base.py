@@ -101,6 +101,17 @@ class Backend:
     def connection_ready(self, dbapi_connection: Any) -> None:
         """Called once a connection is made: lift limits that would cut a long statement."""
 
+    # -- backups -----------------------------------------------------------------
+
+    #: The file extension of this family's backups; ``None``: no backups.
+    backup_extension: str | None = None
+
+    def restore_backup(self, engine: Engine, path: str, database: str) -> None:
+        """Replace ``engine``'s database with the backup at ``path`` (the lock is held)."""
+        from ..errors import BackupError
+
+        raise BackupError(f"Cannot restore database '{database}': {self.dialect_name} is not supported.")
+
     # -- while revisions run -----------------------------------------------------
 
     def commits_by_itself(self, statement: str) -> bool:

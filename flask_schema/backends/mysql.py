@@ -102,6 +102,33 @@ class MySQLBackend(Backend):
             connection.close()
             raise
 
+    backup_extension = "sql"
+
+    def restore_backup(self, engine: Engine, path: str, database: str) -> None:
+        """Feed the dump (which drops and recreates the database) to the ``mariadb`` client."""
+        import os
+        import tempfile
+
+        from ..backup import find_tool, option_file, run_tool
+
+        tool = find_tool(database, ["mariadb", "mysql"], "the MariaDB or MySQL client tools", "restore")
+        engine.dispose()
+        descriptor, options_path = tempfile.mkstemp(prefix="flask-schema-", suffix=".cnf")
+        try:
+            with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+                file.write(option_file(engine.url))
+            with open(path, "rb") as dump:
+                run_tool(
+                    [tool, f"--defaults-extra-file={options_path}", "--batch"],
+                    dict(os.environ),
+                    database,
+                    engine.url,
+                    "Restoring",
+                    stdin=dump,
+                )
+        finally:
+            os.remove(options_path)
+
     def connect_arguments(self, driver: str, seconds: float) -> dict[str, Any]:
         whole = max(int(round(seconds)), 1)
         if driver == "pymysql":
