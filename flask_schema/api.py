@@ -86,6 +86,7 @@ def _existing_config(
 ) -> Config:
     """Build the config of a migrations folder that must already exist."""
     config = build_config(directory, x_arg=x_arg, flags=flags, output_buffer=output_buffer)
+    _bound_connect_time()
     location = config.get_main_option("script_location") or ""
     if not os.path.isfile(os.path.join(location, "env.py")):
         if os.path.isdir(location):
@@ -98,6 +99,28 @@ def _existing_config(
             "or pass its path with -d/--directory."
         )
     return config
+
+
+def _bound_connect_time() -> None:
+    """Give every connection this command opens the ``connect_timeout`` limit."""
+    from flask import current_app
+
+    from . import settings
+    from .backends import bound_connect_time
+
+    seconds = float(settings.resolve("connect_timeout", current_app.config))
+    for engine in get_state().db.engines.values():
+        bound_connect_time(engine, seconds)
+
+
+def _refuse_taken_rev_id(config: Config, rev_id: str | None) -> None:
+    """Stop before Alembic writes a second file with an id the history already has."""
+    if rev_id is None:
+        return
+    from .inputs import check_rev_id_is_new
+
+    taken = {rev.revision: rev.path for rev in _script_directory(config).walk_revisions()}
+    check_rev_id_is_new(rev_id, taken)
 
 
 def _script_directory(config: Config) -> ScriptDirectory:
@@ -133,7 +156,9 @@ def translate_errors() -> Iterator[None]:
                 f"{error} Run 'flask db heads' to list them and 'flask db merge' to join them."
             ) from error
         if isinstance(cause, AlembicRevisionError) or "Can't locate revision" in str(error):
-            raise RevisionError(_explain(str(error))) from error
+            # Alembic's lookup says "Can't locate" for an ambiguous prefix too; its cause says which.
+            ambiguous = isinstance(cause, AlembicRevisionError) and str(cause).startswith("Multiple")
+            raise RevisionError(_explain(str(cause if ambiguous else error))) from error
         raise CommandError(str(error)) from error
     except MultipleHeads as error:
         raise MultipleHeadsError(
@@ -266,6 +291,7 @@ def revision(
     config = _existing_config(directory, x_arg=x_arg, flags=flags)
     config.attributes.update(attributes or {})
     with translate_errors():
+        _refuse_taken_rev_id(config, rev_id)
         result = command.revision(
             config,
             message,
@@ -355,6 +381,7 @@ def merge(
         revisions = [revisions] if revisions else []
     config = _existing_config(directory)
     with translate_errors():
+        _refuse_taken_rev_id(config, rev_id)
         if not revisions:
             # Alembic would write an ordinary empty revision on top of a
             # single head; "merge everything" has nothing to do then.
@@ -383,6 +410,8 @@ def upgrade(
     on_backup: Callable[[Backup], None] | None = None,
     lock: bool | None = None,
     lock_timeout: float | None = None,
+    allow_data_loss: bool | None = None,
+    confirm_drop: Callable[[str], bool] | None = None,
 ) -> Heads | str:
     """Upgrade to ``revision``; return the revisions now current per database.
 
@@ -391,8 +420,26 @@ def upgrade(
     to apply is backed up first, and ``on_backup`` receives each
     :class:`~flask_schema.backup.Backup` as soon as it is written.
     ``lock``/``lock_timeout`` override the migration lock settings.
+
+    An ``alter_column`` that would change existing values is refused unless
+    ``allow_data_loss`` (default: the ``allow_data_loss`` setting); before
+    a drop that discards data, ``confirm_drop`` (given the question) is
+    asked, and a false answer stops the run.
     """
-    return _move("upgrade", directory, revision, sql, tag, x_arg, backup, on_backup, lock, lock_timeout)
+    return _move(
+        "upgrade",
+        directory,
+        revision,
+        sql,
+        tag,
+        x_arg,
+        backup,
+        on_backup,
+        lock,
+        lock_timeout,
+        allow_data_loss,
+        confirm_drop,
+    )
 
 
 def downgrade(
@@ -405,6 +452,8 @@ def downgrade(
     on_backup: Callable[[Backup], None] | None = None,
     lock: bool | None = None,
     lock_timeout: float | None = None,
+    allow_data_loss: bool | None = None,
+    confirm_drop: Callable[[str], bool] | None = None,
 ) -> Heads | str:
     """Downgrade to ``revision``; return the revisions now current per database.
 
@@ -412,7 +461,20 @@ def downgrade(
     """
     if sql and revision == "-1":
         revision = "head:-1"
-    return _move("downgrade", directory, revision, sql, tag, x_arg, backup, on_backup, lock, lock_timeout)
+    return _move(
+        "downgrade",
+        directory,
+        revision,
+        sql,
+        tag,
+        x_arg,
+        backup,
+        on_backup,
+        lock,
+        lock_timeout,
+        allow_data_loss,
+        confirm_drop,
+    )
 
 
 def _move(
@@ -426,6 +488,8 @@ def _move(
     on_backup: Callable[[Backup], None] | None,
     lock: bool | None,
     lock_timeout: float | None,
+    allow_data_loss: bool | None = None,
+    confirm_drop: Callable[[str], bool] | None = None,
 ) -> Heads | str:
     """Upgrade or downgrade: the shared set-up, run and result."""
     from flask import current_app
@@ -436,7 +500,14 @@ def _move(
     buffer = io.StringIO() if sql else None
     config = _existing_config(directory, x_arg=x_arg, output_buffer=buffer)
     request = RunRequest(
-        command_name, target=revision, lock=lock, lock_timeout=lock_timeout, sql=sql, tag=tag
+        command_name,
+        target=revision,
+        lock=lock,
+        lock_timeout=lock_timeout,
+        sql=sql,
+        tag=tag,
+        allow_data_loss=allow_data_loss,
+        confirm_drop=confirm_drop,
     )
     if ":" in revision:
         if not sql:
@@ -520,12 +591,15 @@ def revisions_by_id(directory: str | None, ids: Sequence[str]) -> dict[str, Scri
     """
     config = _existing_config(directory)
     found: dict[str, Script | None] = {}
+    from alembic.script.revision import RevisionError as AlembicRevisionError
+
     with translate_errors():
         script = _script_directory(config)
+        script.get_heads()  # read the whole folder first: a broken one is an error
         for rev_id in ids:
             try:
                 found[rev_id] = script.get_revision(rev_id)
-            except Exception:  # unknown or ambiguous: shown as the bare id
+            except AlembicRevisionError:  # unknown or ambiguous: shown as the bare id
                 found[rev_id] = None
     return found
 
@@ -629,6 +703,8 @@ def backups() -> list[Backup]:
     """The backups ``--backup`` made for the current app, newest first."""
     from flask import current_app
 
+    get_state()  # a clear error outside an app context or without Migrate(app, db)
+
     from .backup import backup_directory, list_backups
 
     return list_backups(backup_directory(current_app))
@@ -675,18 +751,31 @@ def lint(
 
 
 def migrate_dry_run(directory: str | None = None, **options: Any) -> str | None:
-    """The revision :func:`migrate` would write, as text; no file is left behind.
+    """The revision :func:`migrate` would write, as text; nothing is written to ``versions/``.
 
     Takes :func:`migrate`'s arguments. Returns ``None`` when nothing changed.
+    The revision is generated in a copy of the migrations folder, so no other
+    process (a concurrent ``upgrade``) ever sees the file.
     """
-    script = migrate(directory, **options)
-    if script is None:
-        return None
-    try:
+    import shutil
+    import tempfile
+
+    location = _existing_config(directory).get_main_option("script_location") or ""
+    with tempfile.TemporaryDirectory(prefix="flask-schema-dry-run-") as scratch:
+        copy = os.path.join(scratch, os.path.basename(os.path.abspath(location)) or "migrations")
+        shutil.copytree(location, copy, symlinks=True)
+        if options.get("version_path"):
+            inside = os.path.relpath(os.path.abspath(options["version_path"]), os.path.abspath(location))
+            if inside.startswith(os.pardir):
+                from .errors import InvalidArgument
+
+                raise InvalidArgument("--dry-run takes only a --version-path inside the migrations folder.")
+            options["version_path"] = os.path.join(copy, inside)
+        script = migrate(copy, **options)
+        if script is None:
+            return None
         with open(script.path, encoding="utf-8") as file:
             return file.read()
-    finally:
-        os.remove(script.path)
 
 
 # -- deploy safety: lock settings, resolve, status, plan, sql --------------------
@@ -760,3 +849,33 @@ def sql(directory: str | None = None, revision: str = "head") -> str:
             )
     result = upgrade(directory, f"{down or 'base'}:{found.revision}", sql=True)
     return str(result)
+
+
+# -- restoring a backup -------------------------------------------------------------
+
+
+def restore(backup: str, lock_timeout: float = 0.0) -> Backup:
+    """Put a backup made by ``--backup`` back into the database it was made of.
+
+    The database's migration lock is taken first, so a restore never runs
+    under a migration: when another process holds the lock this waits
+    ``lock_timeout`` seconds (default: none) and raises
+    :class:`~flask_schema.errors.LockTimeout`. On SQLite the journal and WAL
+    files of the database being replaced are removed, the copy goes through
+    SQLite's backup API and is checked with ``PRAGMA integrity_check``.
+    Returns the backup restored.
+    """
+    from . import settings
+    from .backup import restore as restore_backup
+
+    settings.resolve("lock_timeout", {}, explicit=lock_timeout)  # refuses nan, inf and < 0
+    state = get_state()
+    args = state.configure_args
+    with translate_errors():
+        return restore_backup(
+            state.db,
+            backup,
+            str(args.get("version_table") or "alembic_version"),
+            args.get("version_table_schema"),
+            float(lock_timeout),
+        )

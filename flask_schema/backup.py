@@ -171,7 +171,7 @@ _PG_QUERY_VARIABLES = {
 def _postgresql(connection: Connection, database: str, partial: str, final: str) -> str:
     """``pg_dump -Fc``; the password travels in ``PGPASSWORD``, not argv."""
     url = connection.engine.url
-    tool = _find_tool(database, ["pg_dump"], "the PostgreSQL client tools")
+    tool = find_tool(database, ["pg_dump"], "the PostgreSQL client tools")
     server = connection.dialect.server_version_info or ()
     server_major = _pg_major(server)
     found = _tool_version(tool)
@@ -182,8 +182,8 @@ def _postgresql(connection: Connection, database: str, partial: str, final: str)
             f"{_dotted(tool_major)} cannot dump a PostgreSQL {_dotted(server_major)} server; "
             f"install pg_dump {_dotted(server_major)} or newer."
         )
-    env = _pg_environment(url)
-    _run_tool([tool, "--format=custom", "--no-password", f"--file={partial}"], env, database, url)
+    env = pg_environment(url)
+    run_tool([tool, "--format=custom", "--no-password", f"--file={partial}"], env, database, url)
     restore = ["pg_restore", "--clean", "--if-exists", "--create", "--exit-on-error"]
     host = env.get("PGHOST")
     if host:
@@ -197,7 +197,7 @@ def _postgresql(connection: Connection, database: str, partial: str, final: str)
     return shlex.join(restore)
 
 
-def _pg_environment(url: URL) -> dict[str, str]:
+def pg_environment(url: URL) -> dict[str, str]:
     env = dict(os.environ)
     for key, variable in _PG_QUERY_VARIABLES.items():
         value = url.query.get(key)
@@ -231,7 +231,7 @@ def _mysql(connection: Connection, database: str, partial: str, final: str) -> s
     url = connection.engine.url
     if not url.database:
         raise BackupError(f"Cannot back up database '{database}': its URL names no database.")
-    tool = _find_tool(database, ["mariadb-dump", "mysqldump"], "the MariaDB or MySQL client tools")
+    tool = find_tool(database, ["mariadb-dump", "mysqldump"], "the MariaDB or MySQL client tools")
     server = _numbers(connection.dialect.server_version_info or ())
     server_is_mariadb = bool(getattr(connection.dialect, "is_mariadb", False))
     found = _tool_version(tool)
@@ -248,8 +248,8 @@ def _mysql(connection: Connection, database: str, partial: str, final: str) -> s
     descriptor, options_path = tempfile.mkstemp(prefix="flask-schema-", suffix=".cnf")
     try:
         with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-            file.write(_option_file(url))
-        _run_tool(
+            file.write(option_file(url))
+        run_tool(
             [
                 tool,
                 f"--defaults-extra-file={options_path}",
@@ -281,7 +281,7 @@ def _mysql(connection: Connection, database: str, partial: str, final: str) -> s
     return f"{shlex.join(restore)} < {shlex.quote(final)}"
 
 
-def _option_file(url: URL) -> str:
+def option_file(url: URL) -> str:
     """A ``[client]`` option file holding the connection settings of ``url``."""
     lines = ["[client]"]
     values = {
@@ -318,14 +318,15 @@ _FAMILIES: dict[str, tuple[str, WriteBackup]] = {
 # -- running the dump tools -----------------------------------------------------
 
 
-def _find_tool(database: str, names: Sequence[str], package: str) -> str:
+def find_tool(database: str, names: Sequence[str], package: str, purpose: str = "back up") -> str:
     for name in names:
         found = shutil.which(name)
         if found:
             return found
+    instead = " or run without --backup" if purpose == "back up" else ""
     raise BackupError(
-        f"Cannot back up database '{database}': {' or '.join(names)} is not on PATH; "
-        f"install {package} or run without --backup."
+        f"Cannot {purpose} database '{database}': {' or '.join(names)} is not on PATH; "
+        f"install {package}{instead}."
     )
 
 
@@ -350,18 +351,25 @@ def _tool_version(tool: str) -> tuple[Any, ...]:
     return numbers
 
 
-def _run_tool(argv: list[str], env: dict[str, str], database: str, url: URL) -> None:
+def run_tool(
+    argv: list[str],
+    env: dict[str, str],
+    database: str,
+    url: URL,
+    doing: str = "Backing up",
+    stdin: Any = None,
+) -> None:
     name = os.path.basename(argv[0])
     try:
-        result = subprocess.run(argv, env=env, capture_output=True, text=True)
+        result = subprocess.run(argv, env=env, capture_output=True, text=True, stdin=stdin)
     except OSError as error:
-        raise BackupError(f"Cannot back up database '{database}': {name} did not start: {error}.") from None
+        raise BackupError(f"{doing} database '{database}' failed: {name} did not start: {error}.") from None
     if result.returncode != 0:
         lines = [line.strip() for line in result.stderr.splitlines() if line.strip()]
         detail = lines[-1] if lines else f"exit status {result.returncode}"
         if url.password:
             detail = detail.replace(str(url.password), "***")
-        raise BackupError(f"Backing up database '{database}' failed: {name}: {detail}")
+        raise BackupError(f"{doing} database '{database}' failed: {name}: {detail}")
 
 
 def _numbers(version: Sequence[Any]) -> tuple[int, ...]:
@@ -370,6 +378,64 @@ def _numbers(version: Sequence[Any]) -> tuple[int, ...]:
 
 def _dotted(numbers: Sequence[Any]) -> str:
     return ".".join(str(part) for part in numbers)
+
+
+# -- putting a backup back ---------------------------------------------------------
+
+
+def restore(
+    db: Any, path: str, version_table: str, version_table_schema: str | None, timeout: float
+) -> Backup:
+    """Replace the database a backup was made of with it, holding the migration lock.
+
+    The database is named by the backup's file name (``default`` or a bind
+    key). A migration that holds the lock makes this refuse after
+    ``timeout`` seconds rather than restore under it.
+    """
+    import logging
+
+    from .backends import backend_for
+
+    found = _parse(path)
+    if found is None:
+        raise BackupError(
+            f"{path} is not a backup made by 'flask db upgrade --backup' (see 'flask db backups')."
+        )
+    key = None if found.database == "default" else found.database
+    engines = db.engines
+    if key not in engines:
+        raise BackupError(f"Cannot restore {path}: the app has no database '{found.database}'.")
+    engine = engines[key]
+    backend = backend_for(engine.dialect.name)
+    if backend.backup_extension != os.path.splitext(path)[1].lstrip("."):
+        raise BackupError(
+            f"Cannot restore {path} into database '{found.database}': it is a "
+            f"{engine.dialect.name} database and the file is not one of its backups."
+        )
+    lock = backend.lock(
+        engine, version_table, version_table_schema, timeout, logging.getLogger("flask_schema").info
+    )
+    try:
+        if lock is not None:
+            lock.acquire()
+        backend.restore_backup(engine, os.path.abspath(path), found.database)
+    finally:
+        if lock is not None:
+            lock.close()
+    return found
+
+
+def restore_command(backup: Backup) -> str:
+    """The command that puts ``backup`` back."""
+    return shlex.join(["flask", "db", "restore", backup.path])
+
+
+def _parse(path: str) -> Backup | None:
+    match = _NAME.match(os.path.basename(path))
+    if match is None or not os.path.isfile(path):
+        return None
+    created = datetime.strptime(match["stamp"], _STAMP_FORMAT).replace(tzinfo=timezone.utc)
+    return Backup(path, match["database"], match["revision"], created, os.path.getsize(path))
 
 
 # -- finding and pruning backups --------------------------------------------------

@@ -60,17 +60,10 @@ class RelativeStepCommand(click.Command):
 
 
 def _scrub(message: str) -> str:
-    """Remove every database password of the current app from ``message``."""
-    try:
-        from .extension import get_state
+    """Remove every database password from ``message`` (see :mod:`flask_schema.redact`)."""
+    from .redact import app_passwords, scrub
 
-        engines = get_state().db.engines.values()
-        passwords = {engine.url.password for engine in engines if engine.url.password}
-    except Exception:
-        passwords = set()
-    for password in passwords:
-        message = message.replace(str(password), "***")
-    return message
+    return scrub(message, app_passwords())
 
 
 def reports_errors(f: F) -> F:
@@ -86,7 +79,7 @@ def reports_errors(f: F) -> F:
             _fail(str(error), error.exit_code)
         except Exception as error:  # a bug or a user's own code: still one line
             if os.environ.get("FLASK_DB_TRACEBACK"):
-                traceback.print_exc()
+                click.echo(_scrub(traceback.format_exc()).rstrip("\n"), err=True)
             first_line = (str(error).strip().splitlines() or [""])[0]
             _fail(
                 f"{type(error).__name__}: {first_line} (set FLASK_DB_TRACEBACK=1 to see the traceback)",
@@ -354,12 +347,59 @@ def _lock_options(f: F) -> F:
     )(f)
     f = click.option(
         "--lock-timeout",
-        type=click.FloatRange(min=0),
+        type=SECONDS,
         default=None,
         metavar="SECONDS",
         help="Seconds to wait for the migration lock (default 600, MIGRATE_LOCK_TIMEOUT)",
     )(f)
     return f
+
+
+class Seconds(click.ParamType):  # type: ignore[type-arg]
+    """A finite number of seconds, 0 or more (``nan`` and ``inf`` are refused)."""
+
+    name = "seconds"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        from .settings import parse_seconds
+
+        if isinstance(value, float):
+            return value
+        try:
+            return parse_seconds(str(value))
+        except ValueError as error:
+            self.fail(str(error), param, ctx)
+
+
+SECONDS = Seconds()
+
+
+def _data_loss_options(f: F) -> F:
+    f = click.option(
+        "--no-input", is_flag=True, help="Ask nothing; drops that discard data go ahead with a warning"
+    )(f)
+    f = click.option(
+        "--allow-data-loss",
+        is_flag=True,
+        default=None,
+        help="Run alter_column changes that rewrite existing values (default: MIGRATE_ALLOW_DATA_LOSS)",
+    )(f)
+    return f
+
+
+def _data_loss_args(allow_data_loss: bool | None, no_input: bool) -> dict[str, Any]:
+    return {"allow_data_loss": allow_data_loss or None, "confirm_drop": _drop_prompt(no_input)}
+
+
+def _drop_prompt(no_input: bool) -> Callable[[str], bool] | None:
+    """Ask on a terminal before a drop that discards data; with --no-input or no terminal, ask nothing."""
+    if no_input or not sys.stdin.isatty():
+        return None
+
+    def confirm(question: str) -> bool:
+        return click.confirm(question, default=False, err=True)
+
+    return confirm
 
 
 def _lock_args(no_lock: bool, lock_timeout: float | None) -> dict[str, Any]:
@@ -373,6 +413,7 @@ def _lock_args(no_lock: bool, lock_timeout: float | None) -> dict[str, Any]:
 @x_arg_option
 @backup_option
 @_lock_options
+@_data_loss_options
 @click.option("--plan", is_flag=True, help="Show the steps it would run, and run nothing")
 @click.argument("revision", default="head")
 @reports_errors
@@ -385,6 +426,8 @@ def upgrade(
     backup: bool | None,
     no_lock: bool,
     lock_timeout: float | None,
+    allow_data_loss: bool | None,
+    no_input: bool,
     plan: bool,
 ) -> None:
     """Upgrade to a later version."""
@@ -400,6 +443,7 @@ def upgrade(
         backup=backup,
         on_backup=_echo_backup,
         **_lock_args(no_lock, lock_timeout),
+        **_data_loss_args(allow_data_loss, no_input),
     )
     if isinstance(result, str):
         click.echo(result, nl=False)
@@ -412,6 +456,7 @@ def upgrade(
 @x_arg_option
 @backup_option
 @_lock_options
+@_data_loss_options
 @click.argument("revision", default="-1")
 @reports_errors
 def downgrade(
@@ -423,6 +468,8 @@ def downgrade(
     backup: bool | None,
     no_lock: bool,
     lock_timeout: float | None,
+    allow_data_loss: bool | None,
+    no_input: bool,
 ) -> None:
     """Revert to a previous version."""
     result = api.downgrade(
@@ -434,6 +481,7 @@ def downgrade(
         backup=backup,
         on_backup=_echo_backup,
         **_lock_args(no_lock, lock_timeout),
+        **_data_loss_args(allow_data_loss, no_input),
     )
     if isinstance(result, str):
         click.echo(result, nl=False)
@@ -559,7 +607,25 @@ def ensure_version(directory: str | None, sql: bool, no_lock: bool, lock_timeout
 
 def _echo_backup(backup: Backup) -> None:
     click.echo(f"Backed up database {backup.database} (revision {backup.revision}) to {backup.path}")
-    click.echo(f"Restore it with: {backup.restore_command}")
+    from .backup import restore_command
+
+    click.echo(f"Restore it with: {restore_command(backup)}")
+
+
+@db_group.command()
+@click.option(
+    "--lock-timeout",
+    type=SECONDS,
+    default=0.0,
+    metavar="SECONDS",
+    help="Seconds to wait for a migration that holds the lock (default 0: refuse at once)",
+)
+@click.argument("backup")
+@reports_errors
+def restore(backup: str, lock_timeout: float) -> None:
+    """Put a backup made by --backup back into its database (replacing what is there)."""
+    restored = api.restore(backup, lock_timeout=lock_timeout)
+    click.echo(f"Restored database {restored.database} from {restored.path} (revision {restored.revision}).")
 
 
 @db_group.command()

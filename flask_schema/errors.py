@@ -69,6 +69,14 @@ class MigrationFailed(FlaskSchemaError):
     """A revision's own code or SQL failed; the message says where the database stands."""
 
 
+class DataLossRefused(FlaskSchemaError):
+    """A revision would change or drop existing values and that was not allowed.
+
+    Raised before the statement that would lose them; the run reports
+    whether anything of the revision had already changed.
+    """
+
+
 class HalfAppliedRevision(FlaskSchemaError):
     """An earlier run stopped inside a revision on a database without transactional DDL."""
 

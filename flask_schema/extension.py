@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from flask import Flask, current_app
+from flask import Flask, current_app, has_app_context
 
 from . import settings
 from .errors import ConfigurationError
@@ -52,6 +52,9 @@ class Migrate:
         self.alembic_ctx_kwargs["render_as_batch"] = render_as_batch
         if app is not None and db is not None:
             self.init_app(app, db)
+        elif app is not None:
+            # Flask-Migrate ignores Migrate(app) without db, and 'flask db' then "does not exist".
+            self._register_without_db(app, command)
 
     def init_app(
         self,
@@ -70,9 +73,10 @@ class Migrate:
         """
         db = db if db is not None else self.db
         if db is None:
-            raise ConfigurationError(
-                "Migrate needs the Flask-SQLAlchemy db: call Migrate(app, db) or init_app(app, db)."
-            )
+            # Raising here would break loading the app with a traceback; each
+            # 'flask db' command (and API call) says what is missing instead.
+            self._register_without_db(app, command)
+            return
         ctx_kwargs = dict(self.alembic_ctx_kwargs)
         ctx_kwargs.update(kwargs)
         if compare_type is not None:
@@ -92,6 +96,12 @@ class Migrate:
 
         name = command or app.config.get("MIGRATE_COMMAND") or self.command
         app.cli.add_command(db_group, name=name)
+
+    def _register_without_db(self, app: Flask, command: str | None) -> None:
+        from .cli import db_group
+
+        app.extensions["migrate"] = _MissingDb()
+        app.cli.add_command(db_group, name=command or app.config.get("MIGRATE_COMMAND") or self.command)
 
     def configure(self, f: ConfigureCallback) -> ConfigureCallback:
         """Register a function that receives the Alembic config and returns it.
@@ -175,10 +185,23 @@ class MigrateState:
         return self.db.metadata  # type: ignore[no-any-return]
 
 
+class _MissingDb:
+    """Stands in ``app.extensions["migrate"]`` for ``Migrate(app)`` given no ``db``."""
+
+
 def get_state(app: Flask | None = None) -> MigrateState:
     """Return the extension state of ``app`` (default: the current app)."""
+    if app is None and not has_app_context():
+        raise ConfigurationError(
+            "flask_schema's functions need the Flask app: call them inside 'with app.app_context():'."
+        )
     app = app or current_app._get_current_object()  # type: ignore[attr-defined]
     state = app.extensions.get("migrate")
+    if isinstance(state, _MissingDb):
+        raise ConfigurationError(
+            "flask_schema was set up without a db: pass the Flask-SQLAlchemy object, "
+            "Migrate(app, db) or migrate.init_app(app, db)."
+        )
     if not isinstance(state, MigrateState):
         raise ConfigurationError(
             "flask_schema is not set up on this app: call Migrate(app, db) or "

@@ -28,9 +28,26 @@ def check_rev_id(rev_id: str | None) -> None:
 
 
 def check_message(message: str | None) -> None:
-    if message is not None and _CONTROL.search(message):
+    if message is None:
+        return
+    try:
+        message.encode("utf-8")
+    except UnicodeEncodeError:  # bytes the terminal could not decode arrive as surrogates
+        raise InvalidArgument(
+            "Invalid -m/--message: it is not valid UTF-8 text; check the terminal's encoding."
+        ) from None
+    if _CONTROL.search(message):
         raise InvalidArgument(
             "Invalid -m/--message: it holds control characters; use plain text (newlines are fine)."
+        )
+
+
+def check_rev_id_is_new(rev_id: str | None, taken: dict[str, str]) -> None:
+    """Refuse a ``--rev-id`` that a revision file already has (``taken``: id to path)."""
+    if rev_id is not None and rev_id in taken:
+        raise InvalidArgument(
+            f"Invalid --rev-id {rev_id!r}: {os.path.relpath(taken[rev_id])} already has that id; "
+            "choose another one."
         )
 
 
@@ -80,6 +97,11 @@ def explain_revision_error(text: str) -> str:
         return (
             f"{text}: the history does not reach that far from the current revision. "
             "'flask db history -i' shows where the database is."
+        )
+    if text.startswith("Multiple revisions start with"):
+        return (
+            f"{text.rstrip('.')}: that prefix is ambiguous; type more of the revision id "
+            "('flask db history' lists them)."
         )
     if text.startswith("Can't locate revision"):
         return f"{text}. 'flask db history' lists the revisions in the migrations folder."

@@ -68,8 +68,10 @@ def use_headers(script: ScriptDirectory) -> ScriptDirectory:
     """Make ``script`` build its revision map from headers (before first use)."""
     from alembic.script.revision import RevisionMap
 
+    from .history_check import checked
+
     if not script.sourceless:
-        script.revision_map = RevisionMap(lambda: load_revisions(script))
+        script.revision_map = RevisionMap(lambda: checked(load_revisions(script), script))
     return script
 
 

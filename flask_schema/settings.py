@@ -16,12 +16,13 @@ the option's type, so ``FLASK_DB_LOCK_TIMEOUT=30`` and
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from .errors import ConfigurationError
+from .errors import ConfigurationError, InvalidArgument
 
 
 def parse_bool(value: str) -> bool:
@@ -121,6 +122,11 @@ def resolve(
     """Return the value of option ``name`` following the order above."""
     option = OPTIONS[name]
     if explicit is not None:
+        if option.parse is parse_seconds:
+            try:
+                check_seconds(float(explicit), explicit)
+            except (TypeError, ValueError) as error:
+                raise InvalidArgument(f"Invalid {name.replace('_', ' ')}: {error}.") from None
         return explicit
     environ = os.environ if environ is None else environ
     raw = environ.get(option.env_var)
@@ -141,9 +147,17 @@ def resolve(
 def parse_seconds(value: str) -> float:
     """Read a duration in seconds; ``5``, ``2.5`` and ``5s`` are accepted."""
     text = value.strip().lower().removesuffix("s")
-    seconds = float(text)
-    if seconds < 0:
-        raise ValueError(f"expected a number of seconds, got {value!r}")
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise ValueError(f"expected a number of seconds, got {value!r}") from None
+    return check_seconds(seconds, value)
+
+
+def check_seconds(seconds: float, given: Any) -> float:
+    """``seconds`` if it is a finite duration of zero or more; else a ValueError naming ``given``."""
+    if not math.isfinite(seconds) or seconds < 0:
+        raise ValueError(f"expected a finite number of seconds, 0 or more, got {given!r}")
     return seconds
 
 
@@ -158,6 +172,20 @@ def parse_lock_method(value: str) -> str:
 for _option in [
     Option("lock", True, parse_bool, "Take the migration lock around commands that change the database."),
     Option("lock_timeout", 600.0, parse_seconds, "Seconds to wait for the migration lock before giving up."),
+    Option(
+        "allow_data_loss",
+        False,
+        parse_bool,
+        "upgrade and downgrade may run an alter_column that changes existing values "
+        "(and MariaDB/MySQL migration sessions are not made strict).",
+    ),
+    Option(
+        "connect_timeout",
+        30.0,
+        parse_seconds,
+        "Seconds to wait for a database server to accept a connection and answer its first "
+        "statements (0: no limit); a running migration statement is never cut.",
+    ),
     Option(
         "statement_lock_timeout",
         0.0,

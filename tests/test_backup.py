@@ -7,7 +7,9 @@ import re
 import shutil
 import stat
 import subprocess
+import sys
 import textwrap
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,7 +21,7 @@ import sqlalchemy as sa
 from databases import admin_engine, fresh_database, require_backend
 from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
-from project import Project
+from project import FLASK, Project
 from race import write_revision as write_test_revision
 from sqlalchemy.engine import URL
 
@@ -107,7 +109,8 @@ def test_backup_migrate_restore(project: Project) -> None:
     assert [name.split("--")[1] for name in backup_files(project)] == ["r1", "r2"]
     assert project.version() == {"r2"}
 
-    subprocess.run(restore, shell=True, check=True, capture_output=True, timeout=120)
+    assert restore == f"flask db restore {r1_path}"
+    project.db(*restore.split()[2:])
     assert project.version() == {"r1"}
     assert user_names(project) == ["ada"]
     assert "post" not in project.tables()
@@ -126,8 +129,8 @@ def test_backup_migrate_restore(project: Project) -> None:
 
 
 @contextmanager
-def database_for_new_user(backend: str, directory: str) -> Iterator[URL]:
-    """A fresh database owned by a new user whose password is :data:`PASSWORD`."""
+def database_for_new_user(backend: str, directory: str, password: str = PASSWORD) -> Iterator[URL]:
+    """A fresh database owned by a new user whose password is ``password``."""
     require_backend(backend)
     user = f"fs_user_{uuid.uuid4().hex[:8]}"
     admin = admin_engine(backend)
@@ -138,7 +141,7 @@ def database_for_new_user(backend: str, directory: str) -> Iterator[URL]:
         with admin.connect() as connection:
             connection.exec_driver_sql(statement)
 
-    literal = PASSWORD.replace("\\", "\\\\") if backend == "mariadb" else PASSWORD
+    literal = password.replace("\\", "\\\\") if backend == "mariadb" else password
     literal = literal.replace("'", "''")
     account = user if backend == "postgresql" else f"'{user}'@'%'"
     try:
@@ -151,7 +154,7 @@ def database_for_new_user(backend: str, directory: str) -> Iterator[URL]:
                 run(f"ALTER DATABASE {url.database} OWNER TO {user}")
             else:
                 run(f"GRANT ALL ON {url.database}.* TO {account}")
-            yield url.set(username=user, password=PASSWORD)
+            yield url.set(username=user, password=password)
     finally:
         run(f"DROP {'ROLE' if backend == 'postgresql' else 'USER'} IF EXISTS {account}")
         admin.dispose()
@@ -240,7 +243,7 @@ def test_dump_tool_problems_and_secret_password(backend: str, tmp_path: Path) ->
             assert "mode=600" in argv_lines
             option_file = next(line for line in argv_lines if "defaults-extra-file" in line)
             assert not os.path.exists(option_file.split("=", 1)[1])
-            assert restore.startswith("mariadb ") and " -p " in restore
+            assert restore == f"flask db restore {path}"
 
 
 @pytest.fixture
@@ -308,3 +311,91 @@ def test_backups_listing_and_bad_settings(cli_app: Flask, tmp_path: Path,
     assert result.stderr.startswith("Error: FLASK_DB_BACKUP has an invalid value")
     # The flag wins over the setting, so the bad value is never read.
     assert runner.invoke(args=["db", "upgrade", "--no-backup"]).exit_code == 0
+
+
+LEAVES_A_HOT_JOURNAL = """
+import os, sqlite3, sys
+connection = sqlite3.connect(sys.argv[1], isolation_level=None)
+connection.execute("PRAGMA cache_size=1")
+connection.execute("BEGIN")
+connection.execute("UPDATE user SET name = 'half-written' || id")
+connection.execute("INSERT INTO user (name) SELECT name FROM user")
+os._exit(9)  # a crash: the journal of an unfinished transaction stays beside the database
+"""
+
+
+def test_sqlite_restore_after_a_crash(sqlite_project: Project) -> None:
+    project = sqlite_project
+    project.write_app()
+    project.db("init")
+    write_revision(project, "r1", None, USER_TABLE)
+    write_revision(project, "r2", "r1", POST_TABLE)
+    project.db("upgrade", "r1")
+    engine = project.engine()
+    with engine.begin() as connection:
+        connection.execute(sa.insert(USERS), [{"id": n, "name": f"u{n}" * 50} for n in range(1, 400)])
+    engine.dispose()
+    [(path, restore)] = backup_lines(project.db("upgrade", "--backup").stdout)
+    assert restore == f"flask db restore {path}"
+
+    database = str(project.path / "app.db")
+    crashed = subprocess.run([sys.executable, "-c", LEAVES_A_HOT_JOURNAL, database], timeout=60)
+    assert crashed.returncode == 9 and os.path.getsize(database + "-journal") > 0
+
+    done = project.db("restore", path)
+    assert "Restored database default" in done.stdout and "revision r1" in done.stdout
+    assert not os.path.exists(database + "-journal")
+    assert project.version() == {"r1"} and "post" not in project.tables()
+    names = user_names(project)
+    assert len(names) == 399 and names[0] == "u1" * 50
+    engine = project.engine()
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
+    engine.dispose()
+
+
+def test_restore_refuses_while_a_migration_holds_the_lock(project: Project) -> None:
+    project.write_app()
+    project.db("init")
+    write_revision(project, "r1", None, USER_TABLE)
+    write_test_revision(project, "r2", "r1", "time.sleep(8)\n" + POST_TABLE[0])
+    [(path, _)] = backup_lines(project.db("upgrade", "r1", "--backup").stdout)
+    running = subprocess.Popen(
+        [FLASK, "db", "upgrade"], cwd=project.path, env=project.env(),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while "Running upgrade r1 -> r2" not in _read_so_far(running) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        refused = project.db("restore", path, check=False)
+        assert refused.returncode == 1
+        [line] = error_lines(refused.stderr)
+        assert "Gave up waiting for the migration lock" in line
+    finally:
+        running.communicate(timeout=60)
+    assert running.returncode == 0 and "post" in project.tables()
+
+    missing = project.db("restore", str(project.path / "nope.sqlite"), check=False)
+    assert "is not a backup made by" in error_lines(missing.stderr)[0]
+    project.db("restore", path)
+    assert project.version() == set() and "user" not in project.tables()
+
+
+_OUTPUT: dict[int, str] = {}
+
+
+def _read_so_far(process: subprocess.Popen[str]) -> str:
+    """What ``process`` wrote to stderr until now, without blocking."""
+    import selectors
+
+    assert process.stderr is not None
+    selector = selectors.DefaultSelector()
+    selector.register(process.stderr, selectors.EVENT_READ)
+    while selector.select(timeout=0):
+        chunk = os.read(process.stderr.fileno(), 65536).decode()
+        if not chunk:
+            break
+        _OUTPUT[process.pid] = _OUTPUT.get(process.pid, "") + chunk
+    selector.close()
+    return _OUTPUT.get(process.pid, "")

@@ -281,7 +281,7 @@ def test_backup_page(sqlite_project: Project) -> None:
     project.db("downgrade", "base", env={"FLASK_APP": "app.py"})
     out = run_script(project, EXAMPLES / "backup" / "backup.sh")
     assert "Backed up database default (revision base)" in out
-    assert "Restore it with: cp " in out
+    assert "Restore it with: flask db restore " in out
     listing = out.split("Restore it with:")[1]
     assert "DATABASE" in listing and "default" in listing
     assert project.version() == {head_of(project)}

@@ -14,8 +14,12 @@ lock table), so an unknown database is never run unlocked in silence.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from .base import Backend
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
 _REGISTRY: dict[str, type[Backend]] = {}
 _LOADED = False
@@ -47,10 +51,50 @@ def backend_for(dialect_name: str) -> Backend:
     return _REGISTRY.get(dialect_name, Backend)(dialect_name)
 
 
+_CONNECT_TIMEOUT = "_flask_schema_connect_timeout"
+
+
+def bound_connect_time(engine: Engine, seconds: float) -> None:
+    """Make new connections of ``engine`` give up after ``seconds`` on a server that does not answer.
+
+    Applies to every connection the engine opens from now on (the migration
+    connection, the lock's, the run log's); ``0`` removes the limit. Only
+    connecting is bounded, never a statement that runs once connected.
+    """
+    from sqlalchemy import event
+
+    first_time = not hasattr(engine, _CONNECT_TIMEOUT)
+    setattr(engine, _CONNECT_TIMEOUT, seconds)
+    if not first_time:
+        return
+    backend = backend_for(engine.dialect.name)
+    driver = engine.dialect.driver
+
+    def limit(dialect: Any, record: Any, cargs: Any, cparams: dict[str, Any]) -> None:
+        limit_seconds = getattr(engine, _CONNECT_TIMEOUT, 0)
+        if limit_seconds <= 0:
+            return
+        added = False
+        for name, value in backend.connect_arguments(driver, limit_seconds).items():
+            if name not in cparams:  # the URL's or the app's own setting wins
+                cparams[name] = value
+                added = True
+        if added:
+            record.info[_CONNECT_TIMEOUT] = True
+
+    def ready(dbapi_connection: Any, record: Any) -> None:
+        # SQLAlchemy's first statements (server version, settings) ran before this event.
+        if record.info.pop(_CONNECT_TIMEOUT, False):
+            backend.connection_ready(dbapi_connection)
+
+    event.listen(engine, "do_connect", limit)
+    event.listen(engine, "connect", ready)
+
+
 def registered() -> dict[str, type[Backend]]:
     """The dialect names with a family module of their own (for docs and tests)."""
     _load()
     return dict(_REGISTRY)
 
 
-__all__ = ["Backend", "backend_for", "register", "registered"]
+__all__ = ["Backend", "backend_for", "bound_connect_time", "register", "registered"]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .lock import MigrationLock, Notify, TableLock, lock_name, lock_table_name
 from .storage import SameStorage, canonical_default, first_match
@@ -108,6 +108,30 @@ class Backend:
         """A connection of its own for the lock and the run log, committing as it goes."""
         return engine.connect().execution_options(isolation_level="AUTOCOMMIT")
 
+    # -- connecting --------------------------------------------------------------
+
+    def connect_arguments(self, driver: str, seconds: float) -> dict[str, Any]:
+        """Arguments for ``driver``'s ``connect()`` that give up on a silent server after ``seconds``.
+
+        They must bound connecting and the server's first answers only; what
+        must not outlive connecting is undone in :meth:`connection_ready`.
+        """
+        return {}
+
+    def connection_ready(self, dbapi_connection: Any) -> None:
+        """Called once a connection is made: lift limits that would cut a long statement."""
+
+    # -- backups -----------------------------------------------------------------
+
+    #: The file extension of this family's backups; ``None``: no backups.
+    backup_extension: str | None = None
+
+    def restore_backup(self, engine: Engine, path: str, database: str) -> None:
+        """Replace ``engine``'s database with the backup at ``path`` (the lock is held)."""
+        from ..errors import BackupError
+
+        raise BackupError(f"Cannot restore database '{database}': {self.dialect_name} is not supported.")
+
     # -- while revisions run -----------------------------------------------------
 
     #: Whether ALTER TABLE is so limited that changes rebuild the table (batch mode).
@@ -142,6 +166,19 @@ class Backend:
                 "wait for table locks as long as the database lets them.",
                 self.dialect_name,
             )
+        yield
+
+    def values_changed_by_alter(self, connection: Connection, operation: Any) -> list[str]:
+        """What an ``alter_column`` would change in the rows it keeps, as "N row(s) ..." phrases.
+
+        Only databases that change values in silence need an answer; the
+        generic one is that the database refuses what it cannot convert.
+        """
+        return []
+
+    @contextmanager
+    def migration_session(self, connection: Connection, allow_data_loss: bool = False) -> Iterator[None]:
+        """Around the run: session settings that make the database refuse to lose data."""
         yield
 
     @contextmanager

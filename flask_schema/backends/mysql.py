@@ -116,6 +116,102 @@ class MySQLBackend(Backend):
             connection.close()
             raise
 
+    backup_extension = "sql"
+
+    def restore_backup(self, engine: Engine, path: str, database: str) -> None:
+        """Feed the dump (which drops and recreates the database) to the ``mariadb`` client."""
+        import os
+        import tempfile
+
+        from ..backup import find_tool, option_file, run_tool
+
+        tool = find_tool(database, ["mariadb", "mysql"], "the MariaDB or MySQL client tools", "restore")
+        engine.dispose()
+        descriptor, options_path = tempfile.mkstemp(prefix="flask-schema-", suffix=".cnf")
+        try:
+            with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+                file.write(option_file(engine.url))
+            with open(path, "rb") as dump:
+                run_tool(
+                    [tool, f"--defaults-extra-file={options_path}", "--batch"],
+                    dict(os.environ),
+                    database,
+                    engine.url,
+                    "Restoring",
+                    stdin=dump,
+                )
+        finally:
+            os.remove(options_path)
+
+    def connect_arguments(self, driver: str, seconds: float) -> dict[str, Any]:
+        whole = max(int(round(seconds)), 1)
+        if driver == "pymysql":
+            # PyMySQL's connect_timeout covers the TCP connect only; the server's
+            # greeting is read under read_timeout, lifted in connection_ready.
+            return {"connect_timeout": whole, "read_timeout": whole, "write_timeout": whole}
+        if driver in {"mysqldb", "mariadbconnector"}:
+            return {"connect_timeout": whole}
+        return {}
+
+    def connection_ready(self, dbapi_connection: Any) -> None:
+        if hasattr(dbapi_connection, "_read_timeout"):  # PyMySQL: no limit on statements
+            dbapi_connection._read_timeout = None
+            dbapi_connection._write_timeout = None
+
+    def values_changed_by_alter(self, connection: Connection, operation: Any) -> list[str]:
+        """Rows a ``MODIFY`` would change when the session is not strict.
+
+        Outside strict mode MariaDB and MySQL truncate what no longer fits,
+        turn NULLs into ``''`` or ``0`` under NOT NULL, and blank ENUM values
+        that were removed, each with only a warning.
+        """
+        import sqlalchemy as sa
+
+        table = sa.table(operation.table_name, sa.column(operation.column_name), schema=operation.schema)
+        column = table.c[operation.column_name]
+        found = []
+
+        def count(condition: Any) -> int:
+            query = sa.select(sa.func.count()).select_from(table).where(condition)
+            return int(connection.execute(query).scalar() or 0)
+
+        new_type = operation.modify_type
+        length = getattr(new_type, "length", None)
+        values = getattr(new_type, "enums", None)
+        if values:
+            removed = count(sa.and_(column.is_not(None), sa.cast(column, sa.String).not_in(list(values))))
+            if removed:
+                found.append(f"{removed} row(s) hold a value the new ENUM does not have")
+        elif isinstance(length, int) and isinstance(new_type, sa.String):
+            longer = count(sa.func.char_length(column) > length)
+            if longer:
+                found.append(f"{longer} row(s) are longer than {length} characters")
+        if operation.modify_nullable is False:
+            nulls = count(column.is_(None))
+            if nulls:
+                found.append(f"{nulls} row(s) are NULL, which NOT NULL would turn into '' or 0")
+        return found
+
+    @contextmanager
+    def migration_session(self, connection: Connection, allow_data_loss: bool = False) -> Iterator[None]:
+        """Run strict (STRICT_TRANS_TABLES, STRICT_ALL_TABLES) unless data loss is allowed."""
+        from sqlalchemy import text
+
+        if allow_data_loss:
+            yield
+            return
+        mode = str(connection.execute(text("SELECT @@SESSION.sql_mode")).scalar() or "")
+        modes = [part for part in mode.split(",") if part]
+        missing = [name for name in ("STRICT_TRANS_TABLES", "STRICT_ALL_TABLES") if name not in modes]
+        if not missing:
+            yield
+            return
+        strict = ",".join([*modes, *missing])
+        with session_setting(
+            connection, f"SET SESSION sql_mode = '{strict}'", f"SET SESSION sql_mode = '{mode}'"
+        ):
+            yield
+
     def commits_by_itself(self, statement: str, transactional_ddl: bool) -> bool:
         return bool(_IMPLICIT_COMMIT.match(statement))
 

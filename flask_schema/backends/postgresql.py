@@ -132,6 +132,51 @@ class PostgresBackend(Backend):
             connection.close()
             raise
 
+    backup_extension = "dump"
+
+    def restore_backup(self, engine: Engine, path: str, database: str) -> None:
+        """``pg_restore`` into the same database, after emptying its public schema.
+
+        The database itself is kept (the migration lock lives on a session
+        in it), so tables made after the backup are dropped with the schema
+        rather than by ``pg_restore --create``.
+        """
+        from sqlalchemy import text
+
+        from ..backup import find_tool, pg_environment, run_tool
+
+        tool = find_tool(database, ["pg_restore"], "the PostgreSQL client tools", "restore")
+        with engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+        env = pg_environment(engine.url)
+        run_tool(
+            [
+                tool,
+                "--clean",
+                "--if-exists",
+                "--exit-on-error",
+                "--single-transaction",
+                "--no-password",
+                f"--dbname={engine.url.database}",
+                path,
+            ],
+            env,
+            database,
+            engine.url,
+            "Restoring",
+        )
+
+    def connect_arguments(self, driver: str, seconds: float) -> dict[str, Any]:
+        # libpq's connect_timeout covers the whole start-up, authentication included;
+        # it counts whole seconds and treats less than 2 as 2.
+        if driver in {"psycopg2", "psycopg", "psycopg2cffi"}:
+            return {"connect_timeout": max(int(round(seconds)), 2)}
+        if driver in {"pg8000", "asyncpg"}:
+            return {"timeout": seconds}
+        return {}
+
     @contextmanager
     def statement_lock_timeout(self, connection: Connection, seconds: float) -> Iterator[None]:
         if seconds <= 0:

@@ -212,6 +212,70 @@ class SQLiteBackend(Backend):
             else:
                 tidy()
 
+    def values_changed_by_alter(self, connection: Connection, operation: Any) -> list[str]:
+        """Rows a batch rebuild would rewrite: it copies with ``CAST(column AS new type)``.
+
+        ``CAST('abc' AS INTEGER)`` is 0 and ``CAST('12abc' AS INTEGER)`` 12;
+        a value whose cast compares unequal to itself is one that changes.
+        """
+        import sqlalchemy as sa
+
+        if operation.modify_type is None:
+            return []
+        table = sa.table(operation.table_name, sa.column(operation.column_name), schema=operation.schema)
+        column = table.c[operation.column_name]
+        changed = connection.execute(
+            sa.select(sa.func.count())
+            .select_from(table)
+            .where(column.is_not(None), sa.cast(column, operation.modify_type) != column)
+        ).scalar()
+        if not changed:
+            return []
+        return [f"{changed} row(s) hold values that {operation.modify_type} cannot keep as they are"]
+
+    backup_extension = "sqlite"
+
+    def restore_backup(self, engine: Engine, path: str, database: str) -> None:
+        """Copy the backup in through SQLite's backup API, never with ``cp``.
+
+        A crash can leave a hot journal or a WAL file beside the database;
+        copied over by hand, the old file's journal is then replayed onto the
+        new one ("database disk image is malformed"). Those files belong to
+        the database being replaced, so they go first; the result is checked
+        with ``PRAGMA integrity_check``.
+        """
+        import sqlite3
+        from urllib.parse import quote
+
+        from ..errors import BackupError
+
+        target_path = sqlite_path(engine)
+        if target_path is None:
+            raise BackupError(f"Cannot restore database '{database}': it is an in-memory database.")
+        engine.dispose()  # our own pooled connections must not hold the old file open
+        for suffix in ("-journal", "-wal", "-shm"):
+            if os.path.exists(target_path + suffix):
+                os.remove(target_path + suffix)
+        try:
+            source = sqlite3.connect(f"file:{quote(os.path.abspath(path))}?mode=ro", uri=True)
+            try:
+                target = sqlite3.connect(target_path, timeout=30)
+                try:
+                    source.backup(target)
+                    target.execute("PRAGMA journal_mode=DELETE")
+                    found = [row[0] for row in target.execute("PRAGMA integrity_check").fetchall()]
+                finally:
+                    target.close()
+            finally:
+                source.close()
+        except sqlite3.Error as error:
+            raise BackupError(f"Restoring database '{database}' failed: {error}") from error
+        if found != ["ok"]:
+            raise BackupError(
+                f"Restored database '{database}' fails PRAGMA integrity_check: {found[0]}; "
+                "the backup file itself may be damaged."
+            )
+
 
 def _when_checked_in(connection: Connection, driver: Any, action: Any) -> None:
     from sqlalchemy import event

@@ -25,7 +25,14 @@ from contextlib import ExitStack, contextmanager
 from typing import TYPE_CHECKING, Any
 
 from .. import alembic_private
-from ..errors import FlaskSchemaError, HalfAppliedRevision, LockLost, MigrationFailed, RevisionError
+from ..errors import (
+    DataLossRefused,
+    FlaskSchemaError,
+    HalfAppliedRevision,
+    LockLost,
+    MigrationFailed,
+    RevisionError,
+)
 from .report import direction_of, first_line, path_of, plural, revision_of, where_in
 from .request import DatabaseResult, RunRequest, StepReport
 from .runlog import Entry, RunLog
@@ -132,6 +139,9 @@ class DatabaseRun:
         with ExitStack() as stack:
             stack.enter_context(self.backend.transactional_migrations(connection))
             if self.request.command in {"upgrade", "downgrade"}:
+                from ..safety import data_loss_allowed
+
+                stack.enter_context(self.backend.migration_session(connection, data_loss_allowed()))
                 stack.enter_context(
                     self.backend.statement_lock_timeout(connection, self.statement_lock_timeout)
                 )
@@ -144,6 +154,13 @@ class DatabaseRun:
                     # Work outside any revision (the version table made for a
                     # first run, ensure-version) is kept, whatever env.py does.
                     connection.commit()
+            except DataLossRefused as error:
+                if self.step is None:
+                    raise
+                if self.committed_inside or self.lasting:
+                    raise self._failure(error) from error
+                self._forget_step()  # refused before its first change: nothing to resolve
+                raise
             except FlaskSchemaError as error:
                 if self.step is None or isinstance(error, (HalfAppliedRevision, RevisionError)):
                     raise
@@ -343,6 +360,13 @@ class DatabaseRun:
             self.uncommitted = []
 
     # -- after a failure ---------------------------------------------------------
+
+    def _forget_step(self) -> None:
+        """The current step stopped having changed nothing: no run log entry stays."""
+        revision = revision_of(self.step)
+        if self.noted and self.runlog is not None and revision is not None:
+            self.runlog.finish(revision)
+        self.step = None
 
     def _failure(self, error: BaseException) -> MigrationFailed:
         step = self.step

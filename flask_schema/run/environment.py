@@ -31,7 +31,7 @@ from .. import settings
 from ..internal_tables import skip_internal_tables
 from .database import DatabaseRun
 from .keeper import LockKeeper, keeping
-from .request import DatabaseResult, RunRequest, RunResult
+from .request import DatabaseResult, RunRequest, RunResult, activate, deactivate
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -58,6 +58,7 @@ def execute(config: Config, script: ScriptDirectory, request: RunRequest) -> Run
     app_config = current_app.config
     result = RunResult()
     interval = float(settings.resolve("keepalive_interval", app_config))
+    token = activate(request)
     with keeping(interval) as keeper:
         environment = RunEnvironment(config, script, request, result, keeper, app_config)
         try:
@@ -66,6 +67,7 @@ def execute(config: Config, script: ScriptDirectory, request: RunRequest) -> Run
             environment.finish()
         finally:
             environment.close()
+            deactivate(token)
     for notice in result.notices:
         log.warning(notice)
     return result

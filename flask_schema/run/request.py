@@ -8,6 +8,7 @@ These two types replace the string keys that used to travel in Alembic's
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -43,11 +44,32 @@ class RunRequest:
     resolve: tuple[str, bool] | None = None
     #: For ``read``: called with (label, migration context) of each database.
     visit: Callable[[str, Any], None] | None = None
+    #: Run ``alter_column`` changes that rewrite values. ``None``: the setting decides.
+    allow_data_loss: bool | None = None
+    #: Asked (with the question) before a drop that discards data; ``None`` goes ahead.
+    confirm_drop: Callable[[str], bool] | None = None
 
     @property
     def changes_database(self) -> bool:
         """Whether the command writes to the database, and so takes the lock."""
         return self.command != "read" and not self.sql
+
+
+_ACTIVE: ContextVar[RunRequest | None] = ContextVar("flask_schema_run_request", default=None)
+
+
+def active_request() -> RunRequest | None:
+    """The request of the run in progress, for code Alembic calls inside it (the op guards)."""
+    return _ACTIVE.get()
+
+
+def activate(request: RunRequest | None) -> Any:
+    """Make ``request`` the active one; returns the token :func:`deactivate` takes."""
+    return _ACTIVE.set(request)
+
+
+def deactivate(token: Any) -> None:
+    _ACTIVE.reset(token)
 
 
 @dataclass
