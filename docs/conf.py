@@ -15,7 +15,7 @@ sys.path.insert(0, os.path.dirname(HERE))
 
 project = "flask_schema"
 copyright = "flask_schema contributors"
-release = package_version("flask-schema")
+release = package_version("flask-schema-migrate")
 version = ".".join(release.split(".")[:2])
 
 extensions = [

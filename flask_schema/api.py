@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, redirect_stdout
 from typing import TYPE_CHECKING, Any
 
+from . import compat
 from .errors import (
     ChangesDetected,
     CommandError,
@@ -213,13 +214,13 @@ def _url_label(context: Any) -> str | None:
     if bind is None:
         return None
     url = bind.engine.url
-    engines = get_state().db.engines
+    engines = compat.engines(get_state().db)
     for key, engine in engines.items():
         if engine is bind.engine:
-            return key  # type: ignore[no-any-return]
+            return key
     for key, engine in engines.items():
         if engine.url == url:
-            return key  # type: ignore[no-any-return]
+            return key
     return str(url.render_as_string(hide_password=True))
 
 

@@ -62,9 +62,10 @@ class RelativeStepCommand(click.Command):
 def _scrub(message: str) -> str:
     """Remove every database password of the current app from ``message``."""
     try:
+        from .compat import engines as engines_of
         from .extension import get_state
 
-        engines = get_state().db.engines.values()
+        engines = engines_of(get_state().db).values()
         passwords = {engine.url.password for engine in engines if engine.url.password}
     except Exception:
         passwords = set()
