@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import MutableMapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from .errors import ConfigurationError
 
@@ -64,11 +64,11 @@ def future_engine(engine: Engine) -> Engine:
 
     if isinstance(engine, FutureEngine):
         return engine
-    facade = _FACADES.get(engine)
+    facade: Engine | None = _FACADES.get(engine)
     if facade is None:
-        facade = FutureEngine._future_facade(engine)  # type: ignore[attr-defined]
+        facade = cast("Engine", cast(Any, FutureEngine)._future_facade(engine))
         _FACADES[engine] = facade
-    return facade  # type: ignore[no-any-return]
+    return facade
 
 
 def metadata_for(db: Any, key: str | None) -> MetaData:
