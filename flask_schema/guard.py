@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from . import settings
 from .backends import backend_for
 from .backends.lock import MigrationLock
-from .errors import HalfAppliedRevision, MigrationFailed
+from .errors import HalfAppliedRevision, MigrationFailed, sentence
 from .runlog import RunLog
 from .runlog import table_name as runlog_table_name
 from .status_report import check_known
@@ -242,7 +242,7 @@ class RunGuard:
         first = entries[0]
         detail = f" Its error was: {first.error}" if first.error else ""
         raise HalfAppliedRevision(
-            f"{self.label}: {first.describe()}, so the database may hold part of it.{detail} "
+            f"{self.label}: {first.describe()}, so the database may hold part of it.{sentence(detail)} "
             "Check the database by hand, then run "
             f"'flask db resolve {first.revision} --applied' if its changes are all there, or "
             f"'flask db resolve {first.revision} --rolled-back' once you have undone them."
