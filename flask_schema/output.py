@@ -92,12 +92,31 @@ def setup_logging(directory: str, verbosity: int = NORMAL) -> None:
     _set_levels(verbosity)
 
 
+class _OnlyWarnings(logging.Filter):
+    """Drop records below WARNING.
+
+    A filter rather than a level: a Flask-Migrate ``env.py`` calls
+    ``fileConfig`` itself, which resets the levels of existing child loggers
+    such as Alembic's, but leaves their filters alone.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING
+
+
+_ONLY_WARNINGS = _OnlyWarnings()
+
+
 def _set_levels(verbosity: int) -> None:
     chatter = logging.getLogger(ALEMBIC_CHATTER)
     plugins = logging.getLogger("alembic.runtime.plugins")  # Alembic 1.20 logs each plugin it loads
     if plugins.level == logging.NOTSET:
         plugins.setLevel(logging.WARNING)
-    chatter.setLevel(logging.INFO if verbosity >= VERBOSE else logging.WARNING)
+    chatter.removeFilter(_ONLY_WARNINGS)
+    if verbosity >= VERBOSE:
+        chatter.setLevel(logging.INFO)
+    else:
+        chatter.addFilter(_ONLY_WARNINGS)
     if verbosity <= QUIET:
         for name in ("alembic", "flask_schema"):
             logging.getLogger(name).setLevel(logging.WARNING)

@@ -96,6 +96,23 @@ def test_flask_migrate_ini_shows_our_lines_with_whole_level_names(project: Proje
     assert "\x1b[" not in result.stderr  # not a terminal: no colour
 
 
+def test_alembic_lines_stay_hidden_under_a_flask_migrate_env_py(project: Project) -> None:
+    import flask_migrate
+
+    # Flask-Migrate's env.py runs fileConfig itself, which resets Alembic's logger levels.
+    templates = Path(flask_migrate.__file__).parent / "templates" / "flask"
+    _applied(project)
+    migrations = project.path / "migrations"
+    (migrations / "env.py").write_text((templates / "env.py").read_text())
+    (migrations / "alembic.ini").write_text(FLASK_MIGRATE_INI)
+    plain = project.db("upgrade")
+    assert "Context impl" not in plain.stderr and "Running upgrade" not in plain.stderr, plain.stderr
+    assert "person" in project.tables()
+    verbose = project.db("-v", "downgrade")
+    assert "Running downgrade" in verbose.stderr
+    assert "person" not in project.tables()
+
+
 def test_migrate_prints_lint_findings_as_advice(project: Project) -> None:
     _applied(project)
     project.db("upgrade")
