@@ -507,7 +507,8 @@ def versions() -> dict[str, str]:
     from importlib.metadata import version
 
     found = {"python": platform.python_version()}
-    for name in ("flask", "flask-sqlalchemy", "sqlalchemy", "alembic", "flask-migrate", "flask-schema"):
+    names = ("flask", "flask-sqlalchemy", "sqlalchemy", "alembic", "flask-migrate", "flask-schema-migrate")
+    for name in names:
         found[name] = version(name)
     return found
 

@@ -25,6 +25,7 @@ from .errors import (
     MigrationsFolderError,
     MultipleHeadsError,
     RevisionError,
+    sentence,
 )
 from .extension import get_state
 
@@ -153,7 +154,7 @@ def translate_errors() -> Iterator[None]:
         cause = error.__cause__
         if isinstance(cause, MultipleHeads) or "Multiple heads" in str(error):
             raise MultipleHeadsError(
-                f"{error} Run 'flask db heads' to list them and 'flask db merge' to join them."
+                f"{sentence(str(error))} Run 'flask db heads' to list them and 'flask db merge' to join them."
             ) from error
         if isinstance(cause, AlembicRevisionError) or "Can't locate revision" in str(error):
             # Alembic's lookup says "Can't locate" for an ambiguous prefix too; its cause says which.
@@ -162,7 +163,7 @@ def translate_errors() -> Iterator[None]:
         raise CommandError(str(error)) from error
     except MultipleHeads as error:
         raise MultipleHeadsError(
-            f"{error} Run 'flask db heads' to list them and 'flask db merge' to join them."
+            f"{sentence(str(error))} Run 'flask db heads' to list them and 'flask db merge' to join them."
         ) from error
     except AlembicRevisionError as error:
         raise RevisionError(_explain(str(error))) from error

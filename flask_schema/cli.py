@@ -8,7 +8,6 @@ returned. Errors become one line on stderr and an exit status; set
 from __future__ import annotations
 
 import functools
-import logging
 import os
 import re
 import sys
@@ -21,6 +20,8 @@ from flask.cli import AppGroup
 
 from . import api
 from .errors import FlaskSchemaError
+from .namesake import namesake_notice
+from .output import NORMAL, QUIET, VERBOSE, echo_error, echo_warning, setup_logging
 
 if TYPE_CHECKING:
     from .backup import Backup
@@ -29,6 +30,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 DIRECTORY_META = "flask_schema.directory"
 X_ARG_META = "flask_schema.x_arg"
+VERBOSITY_META = "flask_schema.verbosity"
 
 _RELATIVE_STEP = re.compile(r"^-\d+$")
 
@@ -90,42 +92,8 @@ def reports_errors(f: F) -> F:
 
 
 def _fail(message: str, code: int) -> None:
-    click.echo(f"Error: {_scrub(message)}", err=True)
+    echo_error(_scrub(message))
     sys.exit(code)
-
-
-def _setup_logging(directory: str) -> None:
-    """Show Alembic's progress lines: from alembic.ini's logging sections if
-    it has them (without disabling the app's loggers), else a plain handler."""
-    ini = os.path.join(directory, "alembic.ini")
-    if os.path.isfile(ini):
-        import configparser
-
-        parser = configparser.ConfigParser()
-        parser.read(ini)
-        if parser.has_section("loggers") and parser.has_section("formatters"):
-            from logging.config import fileConfig
-
-            fileConfig(ini, disable_existing_loggers=False)
-            _quiet_plugin_setup()
-            return
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(message)s"))
-    for name in ("alembic", "flask_schema"):
-        logger = logging.getLogger(name)
-        if not logger.handlers:
-            logger.addHandler(handler)
-            logger.setLevel(logging.INFO)
-            logger.propagate = False
-    _quiet_plugin_setup()
-
-
-def _quiet_plugin_setup() -> None:
-    # Alembic 1.20 logs each autogenerate plugin it loads at INFO; that is noise
-    # in every command's output unless the user asked for it in alembic.ini.
-    plugins = logging.getLogger("alembic.runtime.plugins")
-    if plugins.level == logging.NOTSET:
-        plugins.setLevel(logging.WARNING)
 
 
 def _directory(directory: str | None) -> str:
@@ -136,7 +104,7 @@ def _directory(directory: str | None) -> str:
         from .extension import get_state
 
         chosen = get_state().directory
-    _setup_logging(str(chosen))
+    setup_logging(str(chosen), ctx.meta.get(VERBOSITY_META, NORMAL))
     return str(chosen)
 
 
@@ -188,13 +156,21 @@ backup_option = click.option(
 @click.group(cls=AppGroup)
 @click.option("-d", "--directory", default=None, help='Migration script directory (default is "migrations")')
 @click.option("-x", "--x-arg", multiple=True, help="Additional arguments consumed by custom env.py scripts")
+@click.option("-v", "--verbose", is_flag=True, help="Also show Alembic's own lines for each step")
+@click.option("-q", "--quiet", is_flag=True, help="Show only warnings and errors")
 @click.pass_context
-def db_group(ctx: click.Context, directory: str | None, x_arg: tuple[str, ...]) -> None:
+def db_group(
+    ctx: click.Context, directory: str | None, x_arg: tuple[str, ...], verbose: bool, quiet: bool
+) -> None:
     """Perform database migrations."""
     _freeze_loaded_objects()
     if directory is not None:
         ctx.meta[DIRECTORY_META] = directory
     ctx.meta[X_ARG_META] = tuple(x_arg)
+    ctx.meta[VERBOSITY_META] = QUIET if quiet else VERBOSE if verbose else NORMAL
+    notice = namesake_notice()
+    if notice is not None:
+        echo_warning(notice)
 
 
 def _freeze_loaded_objects() -> None:
@@ -746,16 +722,36 @@ def _rename_prompt(no_input: bool) -> Callable[[str], bool] | None:
 
 
 def _lint_written(script: Any) -> None:
-    """Show the lint findings of a revision just written (or its text), so they are seen now."""
+    """Show the lint findings of a revision just written (or its text) as advice.
+
+    ``migrate`` has done its job either way, so nothing here reads as a
+    failure; the last line says how to gate a build on the findings.
+    """
     from .extension import get_state
-    from .lint import lint_files, lint_source
+    from .lint import ERROR, lint_files, lint_source
     from .lint.targets import backends_of
 
     backends = backends_of(get_state().db)
     if isinstance(script, str):
-        _echo_findings(lint_source(script, "(dry run)", backends), err=True)
+        findings = lint_source(script, "(dry run)", backends)
     elif script is not None and getattr(script, "path", None):
-        _echo_findings(lint_files([script.path], backends), err=True)
+        findings = lint_files([script.path], backends)
+    else:
+        return
+    if not findings:
+        return
+    click.echo(f"Advice on this revision ({len(findings)} lint finding(s)):", err=True)
+    for finding in findings:
+        weight = "fails 'flask db lint'" if finding.severity == ERROR else "a warning"
+        click.echo(
+            f"  {_relative(finding.path)}:{finding.line} {finding.rule_id} ({weight}): "
+            f"{finding.message} Safer: {finding.hint}",
+            err=True,
+        )
+    click.echo(
+        "The revision is written. To gate a build on these, run 'flask db lint' (it exits 1 on an error).",
+        err=True,
+    )
 
 
 # -- deploy safety: status, resolve, sql, upgrade --plan -------------------------

@@ -7,6 +7,16 @@ one into a single line on stderr and an exit status.
 from __future__ import annotations
 
 
+def sentence(text: str) -> str:
+    """``text`` ending in a full stop (or its own ``.``, ``!``, ``?``, ``:``).
+
+    For a message, often another library's, that has more sentences put after
+    it: "... for all heads. Run 'flask db heads' ...". Empty text stays empty.
+    """
+    stripped = text.rstrip()
+    return stripped if not stripped or stripped[-1] in ".!?:" else f"{stripped}."
+
+
 class FlaskSchemaError(Exception):
     """Base class of every error flask_schema reports to its caller.
 

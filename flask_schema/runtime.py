@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+from . import compat
 from .extension import MigrateState, get_state
 
 if TYPE_CHECKING:
@@ -54,20 +55,14 @@ def run_env(multidb: bool = False) -> None:
 
 def bind_keys(db: Any) -> list[str | None]:
     """The bind keys of ``db``: the default database first, then each bind."""
-    keys: list[str | None] = list(db.engines)
+    keys: list[str | None] = list(compat.engines(db))
     keys.sort(key=lambda key: (key is not None, key or ""))
     return keys
 
 
 def metadata_for(db: Any, key: str | None) -> MetaData:
     """The metadata whose tables live in bind ``key`` (empty if none do)."""
-    from sqlalchemy import MetaData
-
-    metadatas = getattr(db, "metadatas", None)
-    if metadatas is not None:
-        found = metadatas.get(key)
-        return found if found is not None else MetaData()
-    return db.metadata if key is None else MetaData()
+    return compat.metadata_for(db, key)
 
 
 def database_label(key: str | None) -> str:
@@ -120,7 +115,7 @@ def _run_offline(context: Any, state: MigrateState, binds: Sequence[str | None],
     config = context.config
     output = config.output_buffer or sys.stdout
     for key in binds:
-        engine: Engine = state.db.engines[key]
+        engine: Engine = compat.engines(state.db)[key]
         if multidb:
             output.write(f"-- Database: {database_label(key)}\n")
         options = configure_options(state, config, len(binds), engine.dialect.name)
@@ -177,14 +172,15 @@ def _connection_for(config: Config, state: MigrateState, key: str | None) -> Ite
 
 def _engine_for(state: MigrateState, key: str | None) -> Engine:
     """The engine of the database ``key``."""
-    if key not in state.db.engines:
+    found = compat.engines(state.db)
+    if key not in found:
         from .errors import ConfigurationError
 
         raise ConfigurationError(
             f"No database is configured for {database_label(key)}: set SQLALCHEMY_DATABASE_URI"
             " (or, for SQLALCHEMY_BINDS only, create the folder with 'flask db init --multidb')."
         )
-    return state.db.engines[key]  # type: ignore[no-any-return]
+    return found[key]
 
 
 def _bind_tokens(key: str | None, multidb: bool) -> dict[str, Any]:

@@ -9,6 +9,8 @@ fi
 stamp="$VENV/.flask-schema-installed"
 if [ ! -f "$stamp" ] || [ "$ROOT/setup.cfg" -nt "$stamp" ]; then
     "$VENV/bin/python" -m pip install --quiet --upgrade pip
+    # A venv made before the rename to flask-schema-migrate holds the old name too.
+    "$VENV/bin/python" -m pip uninstall --quiet --yes flask-schema 2>/dev/null || true
     "$VENV/bin/python" -m pip install --quiet -e "$ROOT[test,docs]"
     touch "$stamp"
 fi

@@ -99,7 +99,7 @@ def test_history_upgrades_migrates_data_and_downgrades(example: Project) -> None
         timeout=120,
     )
     assert entry.returncode == 0, entry.stderr
-    assert f"Running upgrade {rename} -> {roles}" in entry.stderr
+    assert f"{rename} -> {roles}" in entry.stderr
     assert f"default: {roles} (head)" in entry.stdout
     assert f"analytics: {roles} (head)" in entry.stdout
     assert {"user", "post", "role"} <= example.tables()

@@ -22,9 +22,10 @@ def _init(project: Project) -> None:
 
 
 def _start(project: Project, log: Path, extra: dict[str, str] | None = None) -> subprocess.Popen[str]:
-    """Start ``flask db upgrade`` in the background, its stderr going to ``log``."""
+    """Start ``flask db -v upgrade`` in the background, its stderr (with Alembic's
+    "Running upgrade" line before each step) going to ``log``."""
     return subprocess.Popen(
-        [FLASK, "db", "upgrade"], cwd=project.path, env=project.env(extra),
+        [FLASK, "db", "-v", "upgrade"], cwd=project.path, env=project.env(extra),
         stdout=subprocess.DEVNULL, stderr=log.open("w"), text=True,
     )
 

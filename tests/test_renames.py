@@ -102,7 +102,7 @@ def test_renames_keep_data(project: Project) -> None:
     )
     assert "Did you rename person.name to person.full_name? [y/N]" in shown
     assert "Did you rename person.age to person.years? [y/N]" in shown
-    assert "rename-column error" in shown  # the new file was linted
+    assert "rename-column (fails 'flask db lint')" in shown  # the new file was linted, as advice
     text = newest(project, "rename")
     assert "new_column_name='full_name'" in text and "new_column_name='name'" in text
     assert "drop_column('age')" in text

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+from .. import compat
 from .lock import MigrationLock, Notify, TableLock, lock_name, lock_table_name
 from .storage import SameStorage, canonical_default, first_match
 
@@ -189,16 +190,26 @@ class Backend:
 
 @contextmanager
 def session_setting(connection: Connection, setting: str, reset: str) -> Iterator[None]:
-    """Apply a session setting for the block, committed so a rollback keeps it."""
+    """Apply a session setting for the block.
+
+    Committed at once when no transaction was open, so that a revision's
+    rollback keeps it. A transaction the project's ``env.py`` began around
+    the run is never ended here: the setting then lives and ends with it.
+    """
+    external = connection.in_transaction()
     connection.exec_driver_sql(setting)
-    connection.commit()
+    if not external:
+        compat.commit(connection)
     try:
         yield
     finally:
         try:
-            if connection.in_transaction():
-                connection.rollback()
-            connection.exec_driver_sql(reset)
-            connection.commit()
+            if not external:
+                if connection.in_transaction():
+                    compat.rollback(connection)
+                connection.exec_driver_sql(reset)
+                compat.commit(connection)
+            else:
+                connection.exec_driver_sql(reset)
         except Exception:  # a broken connection is discarded by the pool anyway
             log.debug("Could not reset %r.", setting, exc_info=True)

@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+from .. import compat
 from ..errors import DatabaseError
 from . import register
 from .base import Backend
@@ -204,7 +205,7 @@ class SQLiteBackend(Backend):
             yield
         finally:
             if not began_outside and connection.in_transaction():
-                connection.rollback()  # the run committed what it meant to keep
+                compat.rollback(connection)  # the run committed what it meant to keep
             if driver.in_transaction:
                 # env.py began a transaction around the run and ends it
                 # itself: tidy up once the connection goes back to its pool.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ..compat import engines
 from ..errors import RevisionError
 
 if TYPE_CHECKING:
@@ -56,6 +57,6 @@ def backends_of(db: Any) -> dict[str, str | None]:
     Only the engines' dialects are read; nothing connects.
     """
     found: dict[str, str | None] = {}
-    for key, engine in db.engines.items():
+    for key, engine in engines(db).items():
         found[key or ""] = engine.dialect.name
     return found

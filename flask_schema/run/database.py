@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from typing import TYPE_CHECKING, Any
 
-from .. import alembic_private
+from .. import alembic_private, compat
 from ..errors import (
     DataLossRefused,
     FlaskSchemaError,
@@ -32,6 +32,7 @@ from ..errors import (
     LockLost,
     MigrationFailed,
     RevisionError,
+    sentence,
 )
 from .report import direction_of, first_line, path_of, plural, revision_of, where_in
 from .request import DatabaseResult, RunRequest, StepReport
@@ -153,7 +154,7 @@ class DatabaseRun:
                 if not began_outside and connection.in_transaction():
                     # Work outside any revision (the version table made for a
                     # first run, ensure-version) is kept, whatever env.py does.
-                    connection.commit()
+                    compat.commit(connection)
             except DataLossRefused as error:
                 if self.step is None:
                     raise
@@ -314,7 +315,7 @@ class DatabaseRun:
         raise LockLost(
             f"{self.label}: lost the migration lock {moment} ({self.lock.lost}), so this run "
             "stopped rather than risk another process migrating at the same time. "
-            f"{self._where_now()} Run the command again."
+            f"{sentence(self._where_now())} Run the command again."
         )
 
     # -- watching the migration connection --------------------------------------
@@ -486,7 +487,7 @@ class DatabaseRun:
         if not left:
             return
         first = left[0]
-        detail = f" Its error was: {first.error}" if first.error else ""
+        detail = f" Its error was: {sentence(first.error)}" if first.error else ""
         if not self._known(first.revision):
             raise HalfAppliedRevision(
                 f"{self.label}: {first.describe()}, so the database may hold part of it, and "
@@ -495,7 +496,7 @@ class DatabaseRun:
                 f"is), then run 'flask db resolve {first.revision} --rolled-back'."
             )
         raise HalfAppliedRevision(
-            f"{self.label}: {first.describe()}, so the database may hold part of it.{detail} "
+            f"{self.label}: {first.describe()}, so the database may hold part of it.{sentence(detail)} "
             "Check the database by hand, then run "
             f"'flask db resolve {first.revision} --applied' if its changes are all there, or "
             f"'flask db resolve {first.revision} --rolled-back' once you have undone them."

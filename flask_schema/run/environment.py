@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from alembic.runtime.environment import EnvironmentContext
 
-from .. import settings
+from .. import compat, settings
 from ..internal_tables import skip_internal_tables
 from .database import DatabaseRun
 from .keeper import LockKeeper, keeping
@@ -262,7 +262,7 @@ def _bind_key_of(engine: Engine) -> Any:
     """
     from ..extension import get_state
 
-    engines = getattr(get_state().db, "engines", None) or {}
+    engines = compat.engines(get_state().db)
     for key, candidate in engines.items():
         if candidate is engine:
             return key
@@ -309,7 +309,7 @@ def _pinger(connection: Connection, interval: float) -> Any:
         began = not connection.in_transaction()
         connection.exec_driver_sql("SELECT 1")
         if began:
-            connection.rollback()
+            compat.rollback(connection)
 
     return ping
 

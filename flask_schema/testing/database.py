@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from flask import Flask
 
+from ..compat import require_engine_mapping
 from ..errors import ConfigurationError, DatabaseError
 from ..extension import get_state
 
@@ -41,13 +42,7 @@ def bind_label(key: str | None) -> str:
 def _engines(app: Flask) -> MutableMapping[str | None, Engine]:
     """The live mapping of bind key to engine that Flask-SQLAlchemy keeps for ``app``."""
     with app.app_context():
-        engines = get_state(app).db.engines
-    if not isinstance(engines, MutableMapping):
-        raise ConfigurationError(
-            "This version of Flask-SQLAlchemy does not let flask_schema point the app "
-            "at a throw-away database."
-        )
-    return engines
+        return require_engine_mapping(get_state(app).db, "pytest --flask-schema")
 
 
 @contextmanager
