@@ -5,10 +5,21 @@ the schema is read back from the database (not from the models) into a
 mapping from a key such as ``("column", "post", "title")`` to a short
 description such as ``column post.title VARCHAR(200) NOT NULL``; two
 snapshots are then compared key by key.
+
+Reading every table before and after every step of a long history would
+cost the square of its length, so a walk keeps one snapshot up to date
+(:class:`SchemaTracker`): after each step it reads back in detail only the
+tables the step's own SQL names (and those of indexes and constraints it
+names), plus the cheap lists of tables, views, sequences and enum types.
+At the end the whole schema is read once and compared with the snapshot
+kept, so a change made behind the SQL's back (a trigger, a ``CASCADE``)
+is noticed, not missed.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -18,8 +29,14 @@ if TYPE_CHECKING:
 Snapshot = dict[tuple[str, ...], str]
 
 
-def snapshot(connection: Connection, exclude_tables: set[str], label: str = "") -> Snapshot:
-    """Read tables, columns, keys, indexes, constraints, views, sequences and enum types."""
+def snapshot(
+    connection: Connection, exclude_tables: set[str], label: str = "", tables: set[str] | None = None
+) -> Snapshot:
+    """Read tables, columns, keys, indexes, constraints, views, sequences and enum types.
+
+    With ``tables``, only those tables are read in detail; every table is
+    still listed by name.
+    """
     import sqlalchemy as sa
 
     inspector = sa.inspect(connection)
@@ -31,6 +48,8 @@ def snapshot(connection: Connection, exclude_tables: set[str], label: str = "") 
 
     for table in sorted(set(inspector.get_table_names()) - exclude_tables):
         add(("table", table), f"table {table}")
+        if tables is not None and table not in tables:
+            continue
         for column in inspector.get_columns(table):
             add(("column", table, column["name"]), _column(table, column))
         primary = inspector.get_pk_constraint(table)
@@ -126,3 +145,45 @@ def _part_of_table_in(key: tuple[str, ...], keys: set[tuple[str, ...]]) -> bool:
     """
     label, kind = key[0], key[1]
     return kind != "table" and len(key) == 4 and (label, "table", key[2]) in keys
+
+
+# -- keeping a snapshot up to date along a walk ----------------------------------
+
+_IDENTIFIER = re.compile(r'"([^"]+)"|`([^`]+)`|\[([^\]]+)\]|([A-Za-z_][A-Za-z0-9_$]*)')
+
+
+def names_in(statements: Iterable[str]) -> set[str]:
+    """Every identifier-like word of ``statements``, as written and lower-cased."""
+    found: set[str] = set()
+    for statement in statements:
+        for match in _IDENTIFIER.finditer(statement):
+            word = next(group for group in match.groups() if group is not None)
+            found.add(word)
+            found.add(word.lower())
+    return found
+
+
+def touched_tables(known: Snapshot, names: set[str]) -> set[str]:
+    """The tables of ``known`` (and any others named) that SQL naming ``names`` can have changed.
+
+    A table counts when its name is among ``names``, or the name of one of
+    its indexes or constraints is (``DROP INDEX ix_name`` names no table).
+    """
+    tables = set(names)
+    for key in known:
+        if len(key) == 4 and key[1] != "column" and (key[3] in names or key[3].lower() in names):
+            tables.add(key[2])
+    return tables
+
+
+def restrict(found: Snapshot, tables: set[str]) -> Snapshot:
+    """The part of ``found`` that a snapshot read with ``tables`` holds."""
+    return {key: text for key, text in found.items() if len(key) != 4 or key[2] in tables}
+
+
+def update(known: Snapshot, fresh: Snapshot, tables: set[str]) -> Snapshot:
+    """``known`` with what ``fresh`` (read with ``tables``) says, details of other tables kept."""
+    kept: Snapshot = {key: text for key, text in known.items() if len(key) == 4 and key[2] not in tables}
+    listed = {(key[0], key[2]) for key in fresh if key[1] == "table"}
+    kept = {key: text for key, text in kept.items() if (key[0], key[2]) in listed}
+    return {**kept, **fresh}
