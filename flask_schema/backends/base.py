@@ -212,10 +212,20 @@ def throwaway_name(original: str | None, kind: str = "fs") -> str:
     return f"{base}_{kind}_{uuid.uuid4().hex[:10]}"
 
 
+#: Execution option marking the engines that create and drop throw-away databases.
+ADMIN_OPTION = "flask_schema_admin"
+
+
 def autocommit_engine(url: URL) -> Engine:
+    """An engine for administrative statements (``CREATE DATABASE``), marked as such."""
     import sqlalchemy as sa
 
-    return sa.create_engine(url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    return sa.create_engine(
+        url,
+        isolation_level="AUTOCOMMIT",
+        poolclass=sa.pool.NullPool,
+        execution_options={ADMIN_OPTION: True},
+    )
 
 
 def first_line(error: BaseException) -> str:

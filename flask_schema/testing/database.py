@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator, MutableMapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -27,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from flask import Flask
 
 from ..backends import backend_for
+from ..backends.base import ADMIN_OPTION
 from ..errors import ConfigurationError, IsolationBreach
 from ..extension import get_state
 
@@ -56,12 +58,18 @@ class ThrowawayFactory:
     """Makes throw-away databases for one test session, one server set-up at a time.
 
     Whatever a family makes once per session (a template database) is made
-    at first use and dropped by :meth:`close`.
+    at first use and dropped by :meth:`close`. A database that a test never
+    connected to is still empty, so it is kept for the next test instead of
+    being dropped and made again; the others are dropped in the background
+    while the next test runs.
     """
 
     def __init__(self, folder: str) -> None:
         self.folder = folder
         self.servers: dict[str, ThrowawayDatabases] = {}
+        self.spare: dict[str, list[URL]] = {}
+        self.dropping: list[Future[None]] = []
+        self._dropper: ThreadPoolExecutor | None = None
 
     def for_url(self, url: URL) -> ThrowawayDatabases:
         key = url.render_as_string(hide_password=False)
@@ -69,10 +77,36 @@ class ThrowawayFactory:
             self.servers[key] = backend_for(url.get_backend_name()).throwaway_databases(url, self.folder)
         return self.servers[key]
 
+    def take(self, url: URL) -> tuple[ThrowawayDatabases, URL]:
+        """An empty database beside ``url``'s: a spare one, or a new one."""
+        server = self.for_url(url)
+        spare = self.spare.get(url.render_as_string(hide_password=False))
+        return server, (spare.pop() if spare else server.create())
+
+    def give_back(self, server: ThrowawayDatabases, url: URL, untouched: bool) -> None:
+        if untouched:
+            self.spare.setdefault(server.url.render_as_string(hide_password=False), []).append(url)
+            return
+        if self._dropper is None:
+            self._dropper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="flask_schema-drop")
+        self.dropping.append(self._dropper.submit(server.drop, url))
+
     def close(self) -> None:
-        for server in self.servers.values():
-            server.close()
-        self.servers.clear()
+        """Drop everything: spare databases, those still dropping, then the templates."""
+        try:
+            for future in self.dropping:
+                future.result()
+            for key, urls in self.spare.items():
+                for url in urls:
+                    self.servers[key].drop(url)
+        finally:
+            if self._dropper is not None:
+                self._dropper.shutdown()
+            self.dropping.clear()
+            self.spare.clear()
+            for server in self.servers.values():
+                server.close()
+            self.servers.clear()
 
 
 @dataclass
@@ -90,10 +124,10 @@ def throwaway_databases(app: Flask, factory: ThrowawayFactory) -> Iterator[Throw
     originals = dict(engines)
     made: list[tuple[ThrowawayDatabases, URL]] = []
     urls: dict[str | None, URL] = {}
+    guard = IsolationGuard(())
     try:
         for key, engine in originals.items():
-            server = factory.for_url(engine.url)
-            urls[key] = server.create()
+            server, urls[key] = factory.take(engine.url)
             made.append((server, urls[key]))
         for (key, url), (server, _) in zip(urls.items(), made):
             engines[key] = server.engine(url)
@@ -107,7 +141,7 @@ def throwaway_databases(app: Flask, factory: ThrowawayFactory) -> Iterator[Throw
         engines.clear()
         engines.update(originals)
         for server, url in reversed(made):
-            server.drop(url)
+            factory.give_back(server, url, untouched=database_identity(url) not in guard.used)
 
 
 @contextmanager
@@ -191,13 +225,17 @@ class IsolationGuard:
 
     Installed on SQLAlchemy's ``Engine`` class, so it sees every engine of
     the process, including those an ``env.py`` builds itself. An in-memory
-    SQLite database holds nobody's data and is let through.
+    SQLite database holds nobody's data and is let through, and so are the
+    backends' own administrative engines, which create and drop the
+    throw-away databases.
     """
 
     def __init__(self, urls: Iterable[URL]) -> None:
         self.allowed = {database_identity(url) for url in urls} | {("sqlite", ":memory:")}
         #: Each refused URL, without its password, in the order seen.
         self.breaches: list[str] = []
+        #: The allowed databases a connection opened to.
+        self.used: set[tuple[Any, ...]] = set()
         #: Whether a test report has shown the breaches already.
         self.reported = False
         self._decided: dict[URL, bool] = {}
@@ -214,11 +252,14 @@ class IsolationGuard:
             event.remove(Engine, "engine_connect", self._on_connect)
 
     def _on_connect(self, connection: Connection) -> None:
+        if connection.engine.get_execution_options().get(ADMIN_OPTION):
+            return  # creating or dropping a throw-away database, perhaps in the background
         url = connection.engine.url
         allowed = self._decided.get(url)
         if allowed is None:
             allowed = self._decided[url] = database_identity(url) in self.allowed
         if allowed:
+            self.used.add(database_identity(url))
             return
         shown = url.render_as_string(hide_password=True)
         if shown not in self.breaches:

@@ -46,31 +46,33 @@ def snapshot(
     def add(key: tuple[str, ...], text: str) -> None:
         found[(label, *key)] = text + where
 
-    for table in sorted(set(inspector.get_table_names()) - exclude_tables):
+    names = sorted(set(inspector.get_table_names()) - exclude_tables)
+    detailed = [table for table in names if tables is None or table in tables]
+    read = _BulkReader(inspector, detailed)
+    for table in names:
         add(("table", table), f"table {table}")
-        if tables is not None and table not in tables:
-            continue
-        for column in inspector.get_columns(table):
+    for table in detailed:
+        for column in read("columns", table):
             add(("column", table, column["name"]), _column(table, column))
-        primary = inspector.get_pk_constraint(table)
+        primary = read("pk_constraint", table) or {}
         if primary.get("constrained_columns"):
             columns = ", ".join(primary["constrained_columns"])
             add(("primary key", table, ""), f"primary key of {table} ({columns})")
-        for index in inspector.get_indexes(table):
+        for index in read("indexes", table):
             columns = ", ".join(str(name) for name in index["column_names"])
             unique = "unique " if index.get("unique") else ""
             name = index["name"] or f"({columns})"
             add(("index", table, name), f"{unique}index {name} on {table} ({columns})")
-        for unique_constraint in inspector.get_unique_constraints(table):
+        for unique_constraint in read("unique_constraints", table):
             columns = ", ".join(unique_constraint["column_names"])
             name = unique_constraint["name"] or f"({columns})"
             add(("unique constraint", table, name), f"unique constraint {name} on {table} ({columns})")
-        for key in inspector.get_foreign_keys(table):
+        for key in read("foreign_keys", table):
             columns = ", ".join(key["constrained_columns"])
             target = f"{key['referred_table']}({', '.join(key['referred_columns'])})"
             name = key.get("name") or f"({columns})"
             add(("foreign key", table, name), f"foreign key {name} on {table} ({columns}) -> {target}")
-        for check in _check_constraints(inspector, table):
+        for check in read("check_constraints", table):
             name = check.get("name") or check["sqltext"]
             add(("check constraint", table, name), f"check constraint {name} on {table}: {check['sqltext']}")
     for view in inspector.get_view_names():
@@ -95,11 +97,32 @@ def _column(table: str, column: Any) -> str:
     return text
 
 
-def _check_constraints(inspector: Any, table: str) -> list[Any]:
-    try:
-        return list(inspector.get_check_constraints(table))
-    except NotImplementedError:  # a dialect that cannot reflect check constraints
-        return []
+class _BulkReader:
+    """One kind of reflection for many tables at once: a query per kind, not per table.
+
+    SQLAlchemy's ``Inspector.get_multi_*`` read every table asked for in one
+    query where the dialect can (PostgreSQL, MySQL/MariaDB) and loop where it
+    cannot (SQLite, whose per-table pragmas are cheap).
+    """
+
+    def __init__(self, inspector: Any, tables: list[str]) -> None:
+        self.inspector = inspector
+        self.tables = tables
+        self.found: dict[str, dict[Any, Any]] = {}
+
+    def __call__(self, kind: str, table: str) -> Any:
+        if kind not in self.found:
+            self.found[kind] = self._read(kind)
+        empty: Any = None if kind == "pk_constraint" else []
+        return self.found[kind].get((None, table), empty)
+
+    def _read(self, kind: str) -> dict[Any, Any]:
+        if not self.tables:
+            return {}
+        try:
+            return dict(getattr(self.inspector, f"get_multi_{kind}")(filter_names=self.tables))
+        except NotImplementedError:  # a dialect that cannot reflect this kind (check constraints)
+            return {}
 
 
 @dataclass
