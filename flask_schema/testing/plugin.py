@@ -231,7 +231,8 @@ def flask_schema_migrations(
     The checks use this name, so a project's own ``migrations`` fixture
     cannot replace the runner under them.
     """
-    return MigrationRunner(app, guard=flask_schema_run.guard, memo=flask_schema_memo)
+    # No other process can reach a throw-away database, so there is nothing to lock out.
+    return MigrationRunner(app, guard=flask_schema_run.guard, memo=flask_schema_memo, lock=False)
 
 
 @pytest.fixture

@@ -47,6 +47,7 @@ class MigrationRunner:
         directory: str | None = None,
         guard: IsolationGuard | None = None,
         memo: dict[Any, Any] | None = None,
+        lock: bool | None = None,
     ) -> None:
         self.app = app
         self.directory = directory
@@ -54,6 +55,8 @@ class MigrationRunner:
         self.guard = guard
         #: What one check found that another of the same session can use (see ``checks``).
         self.memo: dict[Any, Any] = memo if memo is not None else {}
+        #: Whether upgrades and downgrades take the migration lock (``None``: the app's setting).
+        self.lock = lock
 
     @contextmanager
     def app_context(self) -> Iterator[None]:
@@ -112,12 +115,12 @@ class MigrationRunner:
     def upgrade(self, revision: str = "heads") -> api.Heads:
         """Run ``flask db upgrade REVISION``; return the revisions now current per bind."""
         with self.app_context():
-            return cast(api.Heads, api.upgrade(self.directory, revision, backup=False))
+            return cast(api.Heads, api.upgrade(self.directory, revision, backup=False, lock=self.lock))
 
     def downgrade(self, revision: str = "base") -> api.Heads:
         """Run ``flask db downgrade REVISION``; return the revisions now current per bind."""
         with self.app_context():
-            return cast(api.Heads, api.downgrade(self.directory, revision, backup=False))
+            return cast(api.Heads, api.downgrade(self.directory, revision, backup=False, lock=self.lock))
 
     def current_heads(self) -> api.Heads:
         """The revisions applied to each database, keyed by bind key."""
