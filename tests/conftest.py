@@ -26,3 +26,10 @@ def sqlite_project(tmp_path: Path) -> Iterator[Project]:
     """A project on SQLite only, for behaviour that does not touch the database."""
     with fresh_database("sqlite", str(tmp_path)) as url:
         yield Project(tmp_path, url, "sqlite")
+
+
+@pytest.fixture
+def postgresql_project(tmp_path: Path) -> Iterator[Project]:
+    """A project on PostgreSQL only, for behaviour only PostgreSQL has."""
+    with fresh_database("postgresql", str(tmp_path)) as url:
+        yield Project(tmp_path, url, "postgresql")

@@ -686,3 +686,42 @@ def test_pytest_alembic_built_in_tests_pass_with_the_thin_env_py(
 
     result = pytester.runpytest_subprocess("-p", "no:flask_schema")
     result.assert_outcomes(passed=4)
+
+
+MOOD_TABLE = """
+def upgrade():
+    mood = sa.Enum("ok", name="mood")
+    op.create_table("person", sa.Column("id", sa.Integer(), primary_key=True), sa.Column("mood", mood))
+
+
+def downgrade():
+    op.drop_table("person")
+    sa.Enum(name="mood").drop(op.get_bind())
+"""
+
+# Drops a column without naming its table; the downgrade brings back only the type.
+DROP_TYPE_CASCADE = """
+def upgrade():
+    op.execute("DROP TYPE mood CASCADE")
+
+
+def downgrade():
+    op.execute("CREATE TYPE mood AS ENUM ('ok')")
+"""
+
+
+def test_a_change_the_sql_does_not_name_is_still_found(
+    postgresql_project: Project, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = postgresql_project
+    project.path = pytester.path
+    write_project(project, HEALTHY_MODELS)
+    write_revision(project.path, "r1mood", None, MOOD_TABLE)
+    write_revision(project.path, "r2cascade", "r1mood", DROP_TYPE_CASCADE)
+    use_project_env(project, monkeypatch)
+
+    result = pytester.runpytest_subprocess("--flask-schema-checks=stairway,downgrade_leaves_no_trace")
+    result.assert_outcomes(passed=1, failed=1)
+    output = result.stdout.str()
+    assert "Expected downgrading r2cascade (" in output
+    assert "removed: column person.mood " in output
