@@ -95,3 +95,7 @@ class InvalidArgument(FlaskSchemaError):
     """A command-line value is unusable as given (a usage error)."""
 
     exit_code = 2
+
+
+class IsolationBreach(FlaskSchemaError):
+    """A test run connected to a database that is not one of its throw-away databases."""

@@ -15,6 +15,8 @@ whose code might rebind those names) is imported the usual way.
 from __future__ import annotations
 
 import ast
+import contextlib
+import contextvars
 import json
 import logging
 import os
@@ -57,11 +59,38 @@ _CODING = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)", re.MULTILINE)
 Header = dict[str, Any]
 
 
+#: While :func:`reuse_script_directories` runs: the directories made, by config.
+_REUSED: contextvars.ContextVar[dict[tuple[Any, ...], ScriptDirectory] | None] = contextvars.ContextVar(
+    "flask_schema_reused_script_directories", default=None
+)
+
+
 def script_directory(config: Config) -> ScriptDirectory:
     """Alembic's ``ScriptDirectory.from_config``, loading revisions by header."""
     from alembic.script import ScriptDirectory
 
-    return use_headers(ScriptDirectory.from_config(config))
+    reused = _REUSED.get()
+    if reused is None:
+        return use_headers(ScriptDirectory.from_config(config))
+    key = (config.config_file_name, tuple(sorted(config.get_section(config.config_ini_section, {}).items())))
+    if key not in reused:
+        reused[key] = use_headers(ScriptDirectory.from_config(config))
+    return reused[key]
+
+
+@contextlib.contextmanager
+def reuse_script_directories() -> Iterator[None]:
+    """Within the block, commands on the same migrations folder share one ScriptDirectory.
+
+    The revision files are then read, and their modules imported, once for
+    the block instead of once per command: for a run of many commands in
+    which no revision file changes (the pytest plugin's checks).
+    """
+    token = _REUSED.set({})
+    try:
+        yield
+    finally:
+        _REUSED.reset(token)
 
 
 def use_headers(script: ScriptDirectory) -> ScriptDirectory:

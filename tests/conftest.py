@@ -43,3 +43,10 @@ def bound_project(project: Project, tmp_path: Path) -> Iterator[Project]:
     with fresh_database(project.backend, str(other)) as url:
         project.binds["audit"] = url
         yield project
+
+
+@pytest.fixture
+def postgresql_project(tmp_path: Path) -> Iterator[Project]:
+    """A project on PostgreSQL only, for behaviour only PostgreSQL has."""
+    with fresh_database("postgresql", str(tmp_path)) as url:
+        yield Project(tmp_path, url, "postgresql")

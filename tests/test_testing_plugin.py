@@ -368,12 +368,14 @@ def test_plugin_is_inert_unless_asked_and_rejects_unknown_checks(
     )
     result.assert_outcomes(passed=2)
 
+    # Asked for the checks but none could run: the run fails, so CI does not go green.
     pytester.makepyfile(test_other="def test_other():\n    pass\n")
     result = pytester.runpytest_subprocess("--flask-schema", "test_other.py")
     result.assert_outcomes(passed=1)
     assert "flask_schema: no migration checks ran: no collected conftest.py defines an 'app'" in (
         result.stdout.str()
     )
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
 
     result = pytester.runpytest_subprocess("--flask-schema-checks=single_head,stairs")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
@@ -447,3 +449,278 @@ def test_example_app_passes_its_migration_checks(backend: str, tmp_path: Path) -
     for check in ("single_head", "upgrade", "stairway", "downgrade_leaves_no_trace", "models_match"):
         assert f"conftest.py::flask_schema_{check} PASSED" in result.stdout, result.stdout
     assert result.returncode == 0, result.stdout
+
+
+# env.py as Flask-Migrate 2.x wrote it: its own engine, from the app's config.
+FLASK_MIGRATE_2_ENV = """
+from alembic import context
+from flask import current_app
+from sqlalchemy import engine_from_config, pool
+
+config = context.config
+config.set_main_option("sqlalchemy.url", current_app.config.get("SQLALCHEMY_DATABASE_URI"))
+target_metadata = current_app.extensions["migrate"].db.metadata
+
+
+def run_migrations_online():
+    engine = engine_from_config(
+        config.get_section(config.config_ini_section), prefix="sqlalchemy.", poolclass=pool.NullPool
+    )
+    connection = engine.connect()
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        **current_app.extensions["migrate"].configure_args,
+    )
+    try:
+        with context.begin_transaction():
+            context.run_migrations()
+    finally:
+        connection.close()
+
+
+run_migrations_online()
+"""
+
+# An env.py that reaches past the app for the developer's database.
+STRAY_ENV = """
+import os
+
+import sqlalchemy as sa
+from alembic import context
+from flask import current_app
+
+engine = sa.create_engine(os.environ["REAL_DATABASE_URL"], poolclass=sa.pool.NullPool)
+with engine.connect() as connection:
+    context.configure(connection=connection, target_metadata=current_app.extensions["migrate"].db.metadata)
+    with context.begin_transaction():
+        context.run_migrations()
+"""
+
+
+def test_checks_never_touch_the_app_databases_whatever_env_py_does(
+    project: Project, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project.path = pytester.path
+    write_project(project, HEALTHY_MODELS)
+    write_revision(project.path, "r1person", None, CREATE_PERSON)
+    write_revision(project.path, "r2tag", "r1person", CREATE_TAG)
+    add_keepsake(project.url)
+    use_project_env(project, monkeypatch)
+    env_py = project.path / "migrations" / "env.py"
+
+    # Its engine is built from SQLALCHEMY_DATABASE_URI, which points at the
+    # throw-away database for the run: the downgrades run there.
+    env_py.write_text(FLASK_MIGRATE_2_ENV)
+    result = pytester.runpytest_subprocess("--flask-schema-checks=upgrade,stairway,downgrade_leaves_no_trace")
+    result.assert_outcomes(passed=3)
+    assert_untouched(project)
+
+    # Built from anything else, the connection is refused before a statement runs.
+    real = project.url
+    if project.backend == "postgresql":
+        real = real.set(password="hunter2")  # the server trusts the user; the password is only shown
+    monkeypatch.setenv("REAL_DATABASE_URL", real.render_as_string(hide_password=False))
+    env_py.write_text(STRAY_ENV)
+    result = pytester.runpytest_subprocess("--flask-schema-checks=upgrade,stairway")
+    result.assert_outcomes(failed=2)
+    output = result.stdout.str()
+    shown = real.render_as_string(hide_password=True)
+    assert f"flask_schema: a connection opened to {shown}, which is not one of this run's" in output
+    assert "hunter2" not in output
+    assert "Traceback" not in output
+    assert_untouched(project)
+
+
+# A revision whose own code fails in ways no database driver reports.
+IRREVERSIBLE = CREATE_PERSON.split("def downgrade")[0] + (
+    "def downgrade():\n    raise NotImplementedError(\"person cannot be dropped\")\n"
+)
+UNCOMPILABLE = """
+def upgrade():
+    op.add_column("person", sa.Column("mood", sa.types.NullType()))
+
+
+def downgrade():
+    pass
+"""
+MISTYPED = """
+def upgrade():
+    op.create_index("ix_person_name", "person", "name" + 1)
+
+
+def downgrade():
+    pass
+"""
+
+
+def test_revision_code_errors_fail_the_check_naming_revision_file_and_line(
+    project: Project, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project.path = pytester.path
+    write_project(project, HEALTHY_MODELS)
+    write_revision(project.path, "r1person", None, IRREVERSIBLE)
+    write_revision(project.path, "r2mood", "r1person", UNCOMPILABLE)
+    use_project_env(project, monkeypatch)
+
+    result = pytester.runpytest_subprocess(
+        "--flask-schema-checks=upgrade,stairway,downgrade_leaves_no_trace,models_match"
+    )
+    result.assert_outcomes(failed=4)
+    output = result.stdout.str()
+    assert "Traceback" not in output
+    assert "Expected upgrading from r1person to r2mood (" in output
+    assert "CompileError" in output
+    assert "(at migrations/versions/r2mood_example.py, line 13:" in output
+    assert "Stairway failed at r1person (" in output
+    assert "Could not upgrade and downgrade r1person (" in output
+    assert "NotImplementedError: person cannot be dropped" in output
+    assert "(at migrations/versions/r1person_example.py, line 21:" in output
+    assert "Could not upgrade to the head to compare the models: " in output
+
+    write_revision(project.path, "r2mood", "r1person", MISTYPED)
+    result = pytester.runpytest_subprocess("--flask-schema-checks=upgrade")
+    result.assert_outcomes(failed=1)
+    output = result.stdout.str()
+    assert "Traceback" not in output
+    assert "TypeError: can only concatenate str" in output
+    assert "(at migrations/versions/r2mood_example.py, line 13:" in output
+
+
+# The downgrade drops an index it did not create, naming only the index.
+DROPS_AN_OLD_INDEX = """
+def upgrade():
+    pass
+
+
+def downgrade():
+    op.drop_index("ix_person_name", table_name="person")
+"""
+
+
+def test_a_trace_named_only_by_its_index_is_found(
+    project: Project, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project.path = pytester.path
+    write_project(project, HEALTHY_MODELS)
+    write_revision(project.path, "r1person", None, CREATE_PERSON)
+    write_revision(project.path, "r2index", "r1person", INDEX_ON_NAME)
+    write_revision(project.path, "r3noop", "r2index", DROPS_AN_OLD_INDEX)
+    use_project_env(project, monkeypatch)
+
+    result = pytester.runpytest_subprocess("--flask-schema-checks=downgrade_leaves_no_trace")
+    result.assert_outcomes(failed=1)
+    output = result.stdout.str()
+    assert "Expected downgrading r3noop (" in output
+    assert "removed: index ix_person_name on person (name)" in output
+
+
+# pytest-alembic's documented fixtures: a new database for each of its tests.
+PYTEST_ALEMBIC_CONFTEST = """
+import os
+import uuid
+
+import pytest
+import sqlalchemy as sa
+
+
+@pytest.fixture
+def alembic_config():
+    return {"script_location": "migrations"}
+
+
+@pytest.fixture
+def alembic_engine(tmp_path, monkeypatch):
+    given = os.environ["DATABASE_URL"]
+    url = sa.make_url(given)
+    admin = None
+    if url.get_backend_name() == "sqlite":
+        url = url.set(database=str(tmp_path / "alembic.db"))
+    else:
+        url = url.set(database="pa_" + uuid.uuid4().hex[:10])
+        admin = sa.create_engine(given, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+        with admin.connect() as connection:
+            connection.execute(sa.text(f"CREATE DATABASE {url.database}"))
+    monkeypatch.setenv("DATABASE_URL", url.render_as_string(hide_password=False))
+    from app import create_app
+
+    app = create_app()
+    engine = sa.create_engine(url)
+    try:
+        # The thin env.py reads the app's metadata and settings from its context.
+        with app.app_context():
+            yield engine
+    finally:
+        engine.dispose()
+        if admin is not None:
+            with admin.connect() as connection:
+                connection.execute(sa.text(f"DROP DATABASE {url.database}"))
+            admin.dispose()
+"""
+
+# The four tests --test-alembic collects by default, imported as pytest-alembic's
+# docs show (its collector fails on pytest 9: "no attribute '_nodeid'").
+PYTEST_ALEMBIC_TESTS = """
+from pytest_alembic.tests import (
+    test_model_definitions_match_ddl,
+    test_single_head_revision,
+    test_up_down_consistency,
+    test_upgrade,
+)
+"""
+
+
+def test_pytest_alembic_built_in_tests_pass_with_the_thin_env_py(
+    project: Project, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project.path = pytester.path
+    write_project(project, HEALTHY_MODELS)
+    (project.path / "conftest.py").write_text(PYTEST_ALEMBIC_CONFTEST)
+    write_revision(project.path, "r1person", None, CREATE_PERSON)
+    write_revision(project.path, "r2tag", "r1person", CREATE_TAG)
+    write_revision(project.path, "r3slug", "r2tag", ADD_SLUG)
+    write_revision(project.path, "r4index", "r3slug", INDEX_ON_NAME)
+    pytester.makepyfile(test_migrations=PYTEST_ALEMBIC_TESTS)
+    use_project_env(project, monkeypatch)
+
+    result = pytester.runpytest_subprocess("-p", "no:flask_schema")
+    result.assert_outcomes(passed=4)
+
+
+MOOD_TABLE = """
+def upgrade():
+    mood = sa.Enum("ok", name="mood")
+    op.create_table("person", sa.Column("id", sa.Integer(), primary_key=True), sa.Column("mood", mood))
+
+
+def downgrade():
+    op.drop_table("person")
+    sa.Enum(name="mood").drop(op.get_bind())
+"""
+
+# Drops a column without naming its table; the downgrade brings back only the type.
+DROP_TYPE_CASCADE = """
+def upgrade():
+    op.execute("DROP TYPE mood CASCADE")
+
+
+def downgrade():
+    op.execute("CREATE TYPE mood AS ENUM ('ok')")
+"""
+
+
+def test_a_change_the_sql_does_not_name_is_still_found(
+    postgresql_project: Project, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = postgresql_project
+    project.path = pytester.path
+    write_project(project, HEALTHY_MODELS)
+    write_revision(project.path, "r1mood", None, MOOD_TABLE)
+    write_revision(project.path, "r2cascade", "r1mood", DROP_TYPE_CASCADE)
+    use_project_env(project, monkeypatch)
+
+    result = pytester.runpytest_subprocess("--flask-schema-checks=stairway,downgrade_leaves_no_trace")
+    result.assert_outcomes(passed=1, failed=1)
+    output = result.stdout.str()
+    assert "Expected downgrading r2cascade (" in output
+    assert "removed: column person.mood " in output

@@ -5,22 +5,27 @@ subclasses :class:`Backend` and overrides what its database does better.
 The defaults here are safe on any database SQLAlchemy can talk to: the
 lock is a row in a lock table, no statement is assumed to commit by itself
 inside a transaction, and settings the database cannot honour are refused
-with a warning rather than ignored in silence.
+with a warning rather than ignored in silence. Throw-away databases for the
+pytest plugin are made with ``CREATE DATABASE`` on the same server, which
+MySQL/MariaDB and most servers accept as it is.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+import re
+import uuid
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from .. import compat
+from ..errors import DatabaseError
 from .lock import MigrationLock, Notify, TableLock, lock_name, lock_table_name
 from .storage import SameStorage, canonical_default, first_match
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Connection, Engine
+    from sqlalchemy.engine import URL, Connection, Engine
 
 log = logging.getLogger("flask_schema")
 
@@ -186,6 +191,116 @@ class Backend:
     def transactional_migrations(self, connection: Connection) -> Iterator[None]:
         """Around the run: whatever makes the migration connection's DDL transactional."""
         yield
+
+    # -- throw-away databases (the pytest plugin) ---------------------------------
+
+    def throwaway_databases(self, url: URL, folder: str) -> ThrowawayDatabases:
+        """Where new empty databases beside ``url``'s are made, for one test session.
+
+        ``folder`` is a temporary folder of the session, for databases that are files.
+        """
+        return ThrowawayDatabases(url)
+
+
+class ThrowawayDatabases:
+    """New empty databases on the server of one app database, made and dropped on request.
+
+    The generic way: ``CREATE DATABASE`` with a random name, through an
+    autocommit connection that names no database. Families with a cheaper
+    way (a template to copy, a file to copy) subclass this.
+    """
+
+    def __init__(self, url: URL) -> None:
+        self.url = url
+        self.working: URL | None = None
+
+    def admin_urls(self) -> Sequence[URL]:
+        """URLs to try for the administrative connection, which must not need the app's database."""
+        return [self.url.set(database=None)]
+
+    def create(self) -> URL:
+        """A new empty database; its URL keeps the app URL's user, host and options."""
+        name = throwaway_name(self.url.database)
+        self.run_admin(lambda c: f"CREATE DATABASE {quote(c, name)}", "create a throw-away database")
+        return self.url.set(database=name)
+
+    def engine(self, url: URL) -> Engine:
+        """The engine the app uses for a database :meth:`create` made."""
+        import sqlalchemy as sa
+
+        return sa.create_engine(url)
+
+    def drop(self, url: URL) -> None:
+        """Drop a database :meth:`create` made."""
+        self.run_admin(lambda c: f"DROP DATABASE IF EXISTS {quote(c, str(url.database))}", "drop it", url)
+
+    def close(self) -> None:
+        """Drop what the session made once (a template); the generic way makes none."""
+
+    def run_admin(self, statement: Statement, doing: str, about: URL | None = None) -> None:
+        """Run one statement on the first administrative URL that connects.
+
+        ``statement`` builds the SQL for the open connection; ``doing`` ends
+        the error messages ("Could not reach the server of URL to ..."). The
+        URL that worked is tried first next time.
+        """
+        import sqlalchemy as sa
+
+        shown = (about or self.url).render_as_string(hide_password=True)
+        problems = []
+        candidates = list(self.admin_urls())
+        if self.working is not None:
+            candidates.insert(0, self.working)
+        for admin_url in candidates:
+            engine = autocommit_engine(admin_url)
+            try:
+                with engine.connect() as connection:
+                    connection.execute(sa.text(statement(connection)))
+                self.working = admin_url
+                return
+            except sa.exc.OperationalError as error:
+                problems.append(first_line(error))
+            except sa.exc.DBAPIError as error:
+                raise DatabaseError(f"Could not {doing} on {shown}: {first_line(error)}") from None
+            finally:
+                engine.dispose()
+        raise DatabaseError(f"Could not reach the server of {shown} to {doing}: {'; '.join(problems)}")
+
+
+#: Builds one administrative statement for the connection it will run on.
+Statement = Callable[["Connection"], str]
+
+
+def quote(connection: Connection, name: str) -> str:
+    return str(connection.dialect.identifier_preparer.quote(name))
+
+
+def throwaway_name(original: str | None, kind: str = "fs") -> str:
+    """A new database name that shows where it came from and cannot clash."""
+    base = re.sub(r"[^a-z0-9_]", "_", (original or "flask_schema").lower())[:32]
+    return f"{base}_{kind}_{uuid.uuid4().hex[:10]}"
+
+
+#: Execution option marking the engines that create and drop throw-away databases.
+ADMIN_OPTION = "flask_schema_admin"
+
+
+def autocommit_engine(url: URL) -> Engine:
+    """An engine for administrative statements (``CREATE DATABASE``), marked as such."""
+    import sqlalchemy as sa
+
+    return sa.create_engine(
+        url,
+        isolation_level="AUTOCOMMIT",
+        poolclass=sa.pool.NullPool,
+        execution_options={ADMIN_OPTION: True},
+    )
+
+
+def first_line(error: BaseException) -> str:
+    orig = getattr(error, "orig", None)
+    text = str(orig if orig is not None else error).strip()
+    return (text.splitlines() or [type(error).__name__])[0]
 
 
 @contextmanager

@@ -1,4 +1,4 @@
-"""PostgreSQL: advisory locks, ``lock_timeout``, transactional DDL."""
+"""PostgreSQL: advisory locks, ``lock_timeout``, transactional DDL, template databases."""
 
 from __future__ import annotations
 
@@ -8,12 +8,16 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from . import register
-from .base import Backend, session_setting
+from .base import Backend, ThrowawayDatabases, quote, session_setting, throwaway_name
 from .lock import MigrationLock, Notify, clock, holder_description
 from .storage import SameStorage, canonical_default, replace_outside_quotes
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Connection, Engine
+    from sqlalchemy.engine import URL, Connection, Engine
+
+#: Databases to try for the administrative connection when the app's own
+#: database does not exist yet.
+MAINTENANCE_DATABASES = ("postgres", "template1")
 
 _REAL = r"REAL|FLOAT4|FLOAT\((?:[1-9]|1\d|2[0-4])\)"
 _DOUBLE = r"DOUBLE PRECISION|DOUBLE|FLOAT8?|FLOAT\((?:2[5-9]|[34]\d|5[0-3])\)"
@@ -184,3 +188,52 @@ class PostgresBackend(Backend):
             return
         with session_setting(connection, f"SET lock_timeout = {int(seconds * 1000)}", "RESET lock_timeout"):
             yield
+
+    def throwaway_databases(self, url: URL, folder: str) -> ThrowawayDatabases:
+        return PostgresThrowaways(url)
+
+
+class PostgresThrowaways(ThrowawayDatabases):
+    """Copies of one empty template database, made once per session.
+
+    ``CREATE DATABASE ... TEMPLATE`` copies the template's files; the copies
+    commit without waiting for the WAL to reach the disk, as nothing in a
+    throw-away database needs to survive a crash of the server.
+    """
+
+    def __init__(self, url: URL) -> None:
+        super().__init__(url)
+        self.template: str | None = None
+
+    def admin_urls(self) -> list[URL]:
+        return [self.url, *(self.url.set(database=name) for name in MAINTENANCE_DATABASES)]
+
+    def create(self) -> URL:
+        if self.template is None:
+            template = throwaway_name(self.url.database, "fs_template")
+            self.run_admin(lambda c: f"CREATE DATABASE {quote(c, template)}", "create a template database")
+            self.template = template
+        name = throwaway_name(self.url.database)
+        template = self.template
+        self.run_admin(
+            lambda c: f"CREATE DATABASE {quote(c, name)} TEMPLATE {quote(c, template)}",
+            "create a throw-away database",
+        )
+        self.run_admin(lambda c: f"ALTER DATABASE {quote(c, name)} SET synchronous_commit = off", "set it up")
+        return self.url.set(database=name)
+
+    def drop(self, url: URL) -> None:
+        self.run_admin(lambda c: _drop(c, str(url.database)), "drop it", url)
+
+    def close(self) -> None:
+        if self.template is not None:
+            template = self.template
+            self.run_admin(lambda c: _drop(c, template), "drop the template database")
+            self.template = None
+
+
+def _drop(connection: Connection, name: str) -> str:
+    """``DROP DATABASE``, ending its other sessions where the server can (13 and later)."""
+    version = connection.dialect.server_version_info or (0,)
+    force = " WITH (FORCE)" if version >= (13,) else ""
+    return f"DROP DATABASE IF EXISTS {quote(connection, name)}{force}"

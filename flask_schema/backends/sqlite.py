@@ -14,6 +14,9 @@ Batch mode rebuilds a table by copying it and dropping the old one. With
 which cascades to the rows of child tables, so the run turns foreign keys
 off (which SQLite only allows outside a transaction), checks them after the
 run and turns them back on.
+
+Throw-away databases for the pytest plugin are files in the session's
+temporary folder, each a copy of one empty template file.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from __future__ import annotations
 import datetime
 import logging
 import os
+import shutil
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -28,12 +33,12 @@ from typing import TYPE_CHECKING, Any
 from .. import compat
 from ..errors import DatabaseError
 from . import register
-from .base import Backend
+from .base import Backend, ThrowawayDatabases, throwaway_name
 from .lock import MigrationLock, Notify, holder_description
 from .storage import SameStorage, booleans_as_numbers, canonical_default
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Connection, Engine
+    from sqlalchemy.engine import URL, Connection, Engine
 
 log = logging.getLogger("flask_schema")
 
@@ -277,6 +282,9 @@ class SQLiteBackend(Backend):
                 "the backup file itself may be damaged."
             )
 
+    def throwaway_databases(self, url: URL, folder: str) -> ThrowawayDatabases:
+        return SQLiteThrowaways(url, folder)
+
 
 def _when_checked_in(connection: Connection, driver: Any, action: Any) -> None:
     from sqlalchemy import event
@@ -290,6 +298,54 @@ def _when_checked_in(connection: Connection, driver: Any, action: Any) -> None:
             action()
 
     event.listen(connection.engine.pool, "checkin", on_checkin)
+
+
+class SQLiteThrowaways(ThrowawayDatabases):
+    """Files in ``folder``, each a copy of an empty database file made once.
+
+    The app's own URL may name a file or memory; the copies are files either
+    way, so that every connection of a run sees the same database.
+    """
+
+    def __init__(self, url: URL, folder: str) -> None:
+        super().__init__(url)
+        self.folder = folder
+        self.template: str | None = None
+
+    def create(self) -> URL:
+        if self.template is None:
+            self.template = os.path.join(self.folder, throwaway_name("template") + ".db")
+            sqlite3.connect(self.template).close()
+        original = os.path.splitext(os.path.basename(self.url.database or ""))[0] or "memory"
+        path = os.path.join(self.folder, throwaway_name(original) + ".db")
+        shutil.copyfile(self.template, path)
+        return self.url.set(database=path)
+
+    def engine(self, url: URL) -> Engine:
+        """An engine whose connections never wait for the disk: nothing here must survive a crash."""
+        import sqlalchemy as sa
+
+        engine = sa.create_engine(url)
+
+        def no_sync(dbapi_connection: Any, record: Any) -> None:
+            dbapi_connection.execute("PRAGMA synchronous = OFF")
+
+        sa.event.listen(engine, "connect", no_sync)
+        return engine
+
+    def drop(self, url: URL) -> None:
+        path = str(url.database)
+        for name in os.listdir(os.path.dirname(path)):
+            if name.startswith(os.path.basename(path)):  # the file, its journal, WAL and lock files
+                try:
+                    os.remove(os.path.join(os.path.dirname(path), name))
+                except OSError:  # already gone, or held open on Windows
+                    log.debug("Could not remove %s.", name, exc_info=True)
+
+    def close(self) -> None:
+        if self.template is not None:
+            os.remove(self.template)
+            self.template = None
 
 
 def _sqlite3_connection(connection: Connection) -> Any:

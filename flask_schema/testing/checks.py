@@ -3,21 +3,30 @@
 Each check takes a :class:`~flask_schema.testing.runner.MigrationRunner`
 whose databases start empty, and raises :class:`CheckFailed` with a message
 that says what was expected, what was found, which revision file is at
-fault, and the ``flask db`` commands that show the same failure outside
-pytest.
+fault (and the line, when the revision's own code raised), and the
+``flask db`` commands that show the same failure outside pytest.
+
+Every check costs a number of commands linear in the history's length:
+``upgrade`` is one run through every revision, and the stairway and
+``downgrade_leaves_no_trace`` are one walk (up, down, up for each
+revision) that reads back only what each step's SQL names. The two walk
+the same steps from the same empty database, so when both are selected
+in one session the first to run records what the walk found (both
+verdicts) and the second reads it instead of walking again.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+import traceback
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..api import describe_diff
 from ..errors import ChangesDetected, FlaskSchemaError
 from .runner import MigrationRunner
-from .schema import compare
+from .schema import SchemaDiff, Snapshot, compare, names_in, restrict, touched_tables, update
 
 if TYPE_CHECKING:
     from alembic.script import Script
@@ -77,95 +86,251 @@ def single_head(runner: MigrationRunner) -> None:
         )
 
 
+def describe_error(error: BaseException, revisions: Sequence[Script]) -> str:
+    """The error as one line, with the revision file and line its own code raised at."""
+    if isinstance(error, FlaskSchemaError):
+        text = str(error)
+    else:
+        lines = str(error).strip().splitlines()
+        text = f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__
+    found = raised_in(error, revisions)
+    if found is not None and f"{os.path.relpath(found[0].path)}, line" not in text:
+        script, frame = found
+        text += f" (at {os.path.relpath(script.path)}, line {frame.lineno}: {frame.line})"
+    return text
+
+
+def raised_in(error: BaseException, revisions: Sequence[Script]) -> tuple[Script, Any] | None:
+    """The revision whose file the error (or its cause) was raised in, and the deepest frame there."""
+    by_path = {os.path.abspath(script.path): script for script in revisions}
+    seen: set[int] = set()
+    current: BaseException | None = error
+    found = None
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        for frame in traceback.extract_tb(current.__traceback__):
+            script = by_path.get(os.path.abspath(frame.filename))
+            if script is not None:
+                found = (script, frame)
+        if found is not None:
+            return found
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def _first_pending(runner: MigrationRunner, revisions: Sequence[Script]) -> Script | None:
+    """The first revision, in upgrade order, that the databases have not applied."""
+    applied: set[str] = set()
+    by_id = {script.revision: script for script in revisions}
+    todo = [rev for revs in runner.current_heads().values() for rev in revs]
+    while todo:
+        rev = todo.pop()
+        if rev in applied or rev not in by_id:
+            continue
+        applied.add(rev)
+        todo.extend(by_id[rev]._all_down_revisions)
+    return next((script for script in revisions if script.revision not in applied), None)
+
+
 def upgrade(runner: MigrationRunner) -> None:
     """Every revision upgrades, in order, from an empty database to the head."""
-    previous = None
-    for script in runner.revisions():
+    revisions = runner.revisions()
+    try:
+        runner.upgrade("heads")
+    except Exception as error:  # a revision's own code may raise anything
+        found = raised_in(error, revisions)
         try:
-            runner.upgrade(script.revision)
-        except FlaskSchemaError as error:
-            start = f"from {previous} " if previous else "from an empty database "
+            script = found[0] if found is not None else _first_pending(runner, revisions)
+        except Exception:  # the database may be unreadable after the failure
+            script = None
+        if script is None:
             raise CheckFailed(
-                f"Expected upgrading {start}to {describe_revision(script)} to succeed, "
-                f"but it failed: {error}\n{_reproduce(f'upgrade {script.revision}')}"
+                f"Expected upgrading an empty database to the head to succeed, but it failed: "
+                f"{describe_error(error, revisions)}\n{_reproduce('upgrade')}"
             ) from None
-        previous = script.revision
+        index = revisions.index(script)
+        start = f"from {revisions[index - 1].revision} " if index else "from an empty database "
+        raise CheckFailed(
+            f"Expected upgrading {start}to {describe_revision(script)} to succeed, "
+            f"but it failed: {describe_error(error, revisions)}\n{_reproduce(f'upgrade {script.revision}')}"
+        ) from None
     expected = set(runner.heads())
-    for key, found in runner.current_heads().items():
-        if set(found) != expected:
+    for key, found_heads in runner.current_heads().items():
+        if set(found_heads) != expected:
             raise CheckFailed(
                 f"Expected the {'default' if key is None else key} database at "
                 f"{', '.join(sorted(expected))} after upgrading, found "
-                f"{', '.join(found) or 'no revision'}.\n{_reproduce('upgrade heads', 'current')}"
+                f"{', '.join(found_heads) or 'no revision'}.\n{_reproduce('upgrade heads', 'current')}"
             )
+
+
+# -- the walk: up, down and up again for each revision ----------------------------
+
+
+@dataclass
+class StepFailure:
+    """A step of the walk that raised."""
+
+    script: Script
+    index: int  # 0: upgrade, 1: downgrade, 2: upgrade again
+    steps: list[tuple[str, str]]
+    error: str
+
+
+@dataclass
+class Leftover:
+    """A downgrade that did not give back the schema from before its upgrade."""
+
+    script: Script
+    parent: str
+    diff: SchemaDiff
+
+
+@dataclass
+class Walk:
+    """What walking the history found: the first failing step, the first leftover."""
+
+    failure: StepFailure | None = None
+    leftover: Leftover | None = None
+    #: Whether the leftover was looked for (``downgrade_leaves_no_trace`` wanted).
+    compared: bool = False
+    #: How many round trips were compared.
+    compared_count: int = 0
+    #: The schema at the head as the walk kept it, to compare with the real one.
+    tracked: Snapshot | None = None
+
+
+WALK_MEMO = "flask_schema.walk"
+
+
+def _walk_for(runner: MigrationRunner, check_name: str) -> Walk:
+    """The walk for ``check_name``: the one another check of the session recorded, or a new one."""
+    key = (WALK_MEMO, runner.key())
+    found = runner.memo.pop(key, None)
+    if isinstance(found, Walk) and (found.compared or check_name == "stairway"):
+        return found
+    other = "downgrade_leaves_no_trace" if check_name == "stairway" else "stairway"
+    still_to_run = runner.memo.get(STILL_TO_RUN, set())
+    compare_schema = check_name == "downgrade_leaves_no_trace" or other in still_to_run
+    walk = walk_history(runner, compare_schema, exact=False)
+    if walk.tracked is not None and compare(walk.tracked, runner.schema()):
+        # The head's schema is not what the steps' SQL named (a trigger, a CASCADE):
+        # walk again from the base, reading the whole schema at each step.
+        try:
+            runner.downgrade("base")
+        except Exception as error:  # a revision's own code may raise anything
+            problem = describe_error(error, runner.revisions())
+            raise CheckFailed(
+                "The schema at the head differs from what the revisions' SQL named, and "
+                f"downgrading to the base to look closer failed: {problem}\n"
+                + _reproduce("upgrade", "downgrade base")
+            ) from None
+        walk = walk_history(runner, compare_schema, exact=True)
+    if other in still_to_run:
+        runner.memo[key] = walk
+    return walk
+
+
+#: Memo key: the names of the checks selected for the session that have not run yet.
+STILL_TO_RUN = "flask_schema.still_to_run"
+
+
+def walk_history(runner: MigrationRunner, compare_schema: bool, exact: bool) -> Walk:
+    """Upgrade, downgrade and upgrade again each revision, oldest first.
+
+    With ``compare_schema``, the schema after each downgrade is compared
+    with the one before the upgrade: read whole each time when ``exact``,
+    else only what each step's SQL names (see :mod:`.schema`).
+    """
+    revisions = runner.revisions()
+    linear = _is_linear(revisions)
+    walk = Walk(compared=compare_schema)
+    known = runner.schema() if compare_schema else {}
+    for script in revisions:
+        parent = _parent(script, linear)
+        steps = [("upgrade", script.revision), ("downgrade", parent), ("upgrade", script.revision)]
+        named: set[str] = set()
+        for index, (name, target) in enumerate(steps):
+            with runner.recorded_statements() as statements:
+                try:
+                    (runner.upgrade if name == "upgrade" else runner.downgrade)(target)
+                except Exception as error:  # a revision's own code may raise anything
+                    walk.failure = StepFailure(script, index, steps, describe_error(error, revisions))
+                    walk.tracked = None
+                    return walk
+            if not compare_schema:
+                continue
+            named |= names_in(statements)
+            if index == 1 and walk.leftover is None:
+                tables = None if exact else touched_tables(known, named)
+                after = runner.schema(tables)
+                before = known if tables is None else restrict(known, tables)
+                diff = compare(before, after)
+                if diff:
+                    walk.leftover = Leftover(script, parent, diff)
+                walk.compared_count += 1
+            if index == 2:
+                if exact:
+                    known = runner.schema()
+                else:
+                    tables = touched_tables(known, named)
+                    known = update(known, runner.schema(tables), tables)
+    walk.tracked = known if compare_schema and walk.leftover is None else None
+    return walk
 
 
 def stairway(runner: MigrationRunner) -> None:
     """Each revision upgrades, downgrades and upgrades again (up, down, up)."""
-    revisions = runner.revisions()
-    for script in revisions:
-        parent = _parent(script, _is_linear(revisions))
-        steps = [
-            ("upgrade", script.revision, runner.upgrade),
-            ("downgrade", parent, runner.downgrade),
-            ("upgrade", script.revision, runner.upgrade),
-        ]
-        for index, (name, target, step) in enumerate(steps):
-            try:
-                step(target)
-            except FlaskSchemaError as error:
-                done = [f"{n} {t}" for n, t, _ in steps[: index + 1]]
-                raise CheckFailed(
-                    f"Stairway failed at {describe_revision(script)}: expected "
-                    f"'flask db {name} {target}' to succeed (step {index + 1} of up, down, up), "
-                    f"but it failed: {error}\n{_reproduce(*done)}"
-                ) from None
+    failure = _walk_for(runner, "stairway").failure
+    if failure is not None:
+        name, target = failure.steps[failure.index]
+        done = [f"{n} {t}" for n, t in failure.steps[: failure.index + 1]]
+        raise CheckFailed(
+            f"Stairway failed at {describe_revision(failure.script)}: expected "
+            f"'flask db {name} {target}' to succeed (step {failure.index + 1} of up, down, up), "
+            f"but it failed: {failure.error}\n{_reproduce(*done)}"
+        )
 
 
 def downgrade_leaves_no_trace(runner: MigrationRunner) -> None:
     """Downgrading a revision gives back exactly the schema it was upgraded from."""
-    revisions = runner.revisions()
-    for script in revisions:
-        parent = _parent(script, _is_linear(revisions))
-        before = runner.schema()
-        try:
-            runner.upgrade(script.revision)
-            runner.downgrade(parent)
-        except FlaskSchemaError as error:
-            raise CheckFailed(
-                f"Could not upgrade and downgrade {describe_revision(script)}: {error}\n"
-                + _reproduce(f"upgrade {script.revision}", f"downgrade {parent}")
-            ) from None
-        diff = compare(before, runner.schema())
-        if diff:
-            down = script.down_revision
-            earlier = [down] if isinstance(down, str) else list(down or ())
-            start = [f"upgrade {revision}" for revision in earlier]
-            found = "\n".join(f"  {line}" for line in diff.lines())
-            raise CheckFailed(
-                f"Expected downgrading {describe_revision(script)} to {parent} to give back the "
-                f"schema from before its upgrade, found:\n{found}\n"
-                + _reproduce(*start, f"upgrade {script.revision}", f"downgrade {parent}")
-                + " (the schema should end as it was before the upgrade)"
-            )
-        try:
-            runner.upgrade(script.revision)
-        except FlaskSchemaError as error:
-            raise CheckFailed(
-                f"Could not upgrade {describe_revision(script)} again after downgrading it: {error}\n"
-                + _reproduce(
-                    f"upgrade {script.revision}", f"downgrade {parent}", f"upgrade {script.revision}"
-                )
-            ) from None
+    walk = _walk_for(runner, "downgrade_leaves_no_trace")
+    leftover, failure = walk.leftover, walk.failure
+    if leftover is not None:
+        script, parent = leftover.script, leftover.parent
+        down = script.down_revision
+        earlier = [down] if isinstance(down, str) else list(down or ())
+        start = [f"upgrade {revision}" for revision in earlier]
+        found = "\n".join(f"  {line}" for line in leftover.diff.lines())
+        raise CheckFailed(
+            f"Expected downgrading {describe_revision(script)} to {parent} to give back the "
+            f"schema from before its upgrade, found:\n{found}\n"
+            + _reproduce(*start, f"upgrade {script.revision}", f"downgrade {parent}")
+            + " (the schema should end as it was before the upgrade)"
+        )
+    if failure is None:
+        return
+    script = failure.script
+    up, down = failure.steps[0][1], failure.steps[1][1]
+    if failure.index < 2:
+        raise CheckFailed(
+            f"Could not upgrade and downgrade {describe_revision(script)}: {failure.error}\n"
+            + _reproduce(f"upgrade {up}", f"downgrade {down}")
+        )
+    raise CheckFailed(
+        f"Could not upgrade {describe_revision(script)} again after downgrading it: {failure.error}\n"
+        + _reproduce(f"upgrade {up}", f"downgrade {down}", f"upgrade {up}")
+    )
 
 
 def models_match(runner: MigrationRunner) -> None:
     """After upgrading to the head, autogenerate finds no difference to the models."""
     try:
         runner.upgrade("heads")
-    except FlaskSchemaError as error:
+    except Exception as error:  # a revision's own code may raise anything
         raise CheckFailed(
-            f"Could not upgrade to the head to compare the models: {error}\n{_reproduce('upgrade')}"
+            "Could not upgrade to the head to compare the models: "
+            f"{describe_error(error, runner.revisions())}\n{_reproduce('upgrade')}"
         ) from None
     try:
         runner.check()
@@ -176,9 +341,9 @@ def models_match(runner: MigrationRunner) -> None:
             f"{len(changes.diffs)} difference{'s' if len(changes.diffs) != 1 else ''}:\n{found}\n"
             'Write a revision for them with: flask db migrate -m "..."\n' + _reproduce("upgrade", "check")
         ) from None
-    except FlaskSchemaError as error:
+    except Exception as error:  # the models' own code may raise anything
         raise CheckFailed(
-            f"Could not compare the models: {error}\n{_reproduce('upgrade', 'check')}"
+            f"Could not compare the models: {describe_error(error, [])}\n{_reproduce('upgrade', 'check')}"
         ) from None
 
 

@@ -1,38 +1,42 @@
-"""Throw-away databases for migration tests, made from the app's own URLs.
+"""Throw-away databases for migration tests, and the guard that keeps a run on them.
 
-Migration checks need an empty database, and they must never run against
-the data of the person running the tests. For every database of the app
-(the default one and each bind) :func:`throwaway_databases` makes a new
-empty one next to it: a file in a temporary folder for SQLite, a freshly
-created database with a random name on the same PostgreSQL or MySQL/MariaDB
-server. The app's engines point at those while the test runs; afterwards
-the originals are put back and the new databases dropped.
+Migration checks need an empty database, and they must never run against the
+data of the person running the tests. For every database of the app (the
+default one and each bind) a run gets a new empty one beside it, made by the
+database family's backend (:meth:`~flask_schema.backends.base.Backend.throwaway_databases`:
+a copy of a template database made once per session on PostgreSQL, a copy of
+an empty file on SQLite, ``CREATE DATABASE`` elsewhere).
+
+While the run lasts, everything the app exposes points at those: its
+engines, ``SQLALCHEMY_DATABASE_URI``, ``SQLALCHEMY_BINDS`` and any other
+config value that holds one of the app's database URLs, so an ``env.py``
+that builds its own engine from the config (as Flask-Migrate 2.x wrote them)
+lands on the throw-away database too. And an :class:`IsolationGuard` watches
+every SQLAlchemy connection of the process: one that opens to any other
+database is refused and fails the run, naming the URL.
 """
 
 from __future__ import annotations
 
 import os
-import re
-import uuid
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Iterable, Iterator, MutableMapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask
 
+from ..backends import backend_for
+from ..backends.base import ADMIN_OPTION
 from ..compat import require_engine_mapping
-from ..errors import ConfigurationError, DatabaseError
+from ..errors import IsolationBreach
 from ..extension import get_state
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import URL, Engine
+    from sqlalchemy.engine import URL, Connection, Engine
 
-#: The dialects for which a throw-away database can be made.
-SERVER_DIALECTS = {"postgresql", "mysql", "mariadb"}
-
-#: Databases to try for the administrative connection when the app's own
-#: database does not exist yet.
-MAINTENANCE_DATABASES = {"postgresql": ("postgres", "template1")}
+    from ..backends.base import ThrowawayDatabases
 
 
 def bind_label(key: str | None) -> str:
@@ -45,107 +49,231 @@ def _engines(app: Flask) -> MutableMapping[str | None, Engine]:
         return require_engine_mapping(get_state(app).db, "pytest --flask-schema")
 
 
-@contextmanager
-def throwaway_databases(app: Flask, directory: str) -> Iterator[dict[str | None, URL]]:
-    """Point every database of ``app`` at a new empty one while the block runs.
+class ThrowawayFactory:
+    """Makes throw-away databases for one test session, one server set-up at a time.
 
-    ``directory`` holds the SQLite files. Yields the new URL of each bind.
+    Whatever a family makes once per session (a template database) is made
+    at first use and dropped by :meth:`close`. A database that a test never
+    connected to is still empty, so it is kept for the next test instead of
+    being dropped and made again; the others are dropped in the background
+    while the next test runs.
     """
-    import sqlalchemy as sa
 
+    def __init__(self, folder: str) -> None:
+        self.folder = folder
+        self.servers: dict[str, ThrowawayDatabases] = {}
+        self.spare: dict[str, list[URL]] = {}
+        self.dropping: list[Future[None]] = []
+        self._dropper: ThreadPoolExecutor | None = None
+
+    def for_url(self, url: URL) -> ThrowawayDatabases:
+        key = url.render_as_string(hide_password=False)
+        if key not in self.servers:
+            self.servers[key] = backend_for(url.get_backend_name()).throwaway_databases(url, self.folder)
+        return self.servers[key]
+
+    def take(self, url: URL) -> tuple[ThrowawayDatabases, URL]:
+        """An empty database beside ``url``'s: a spare one, or a new one."""
+        server = self.for_url(url)
+        spare = self.spare.get(url.render_as_string(hide_password=False))
+        return server, (spare.pop() if spare else server.create())
+
+    def give_back(self, server: ThrowawayDatabases, url: URL, untouched: bool) -> None:
+        if untouched:
+            self.spare.setdefault(server.url.render_as_string(hide_password=False), []).append(url)
+            return
+        if self._dropper is None:
+            self._dropper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="flask_schema-drop")
+        self.dropping.append(self._dropper.submit(server.drop, url))
+
+    def close(self) -> None:
+        """Drop everything: spare databases, those still dropping, then the templates."""
+        try:
+            for future in self.dropping:
+                future.result()
+            for key, urls in self.spare.items():
+                for url in urls:
+                    self.servers[key].drop(url)
+        finally:
+            if self._dropper is not None:
+                self._dropper.shutdown()
+            self.dropping.clear()
+            self.spare.clear()
+            for server in self.servers.values():
+                server.close()
+            self.servers.clear()
+
+
+@dataclass
+class ThrowawayRun:
+    """The databases of one test, by bind key, and the guard that watches it."""
+
+    urls: dict[str | None, URL]
+    guard: IsolationGuard
+
+
+@contextmanager
+def throwaway_databases(app: Flask, factory: ThrowawayFactory) -> Iterator[ThrowawayRun]:
+    """Point every database of ``app`` at a new empty one while the block runs."""
     engines = _engines(app)
     originals = dict(engines)
-    for key, engine in originals.items():
-        name = engine.dialect.name
-        if name != "sqlite" and name not in SERVER_DIALECTS:
-            raise ConfigurationError(
-                f"The {bind_label(key)} database uses {name}; flask_schema's pytest plugin "
-                "makes throw-away databases on SQLite, PostgreSQL and MySQL/MariaDB only."
-            )
-    created: list[tuple[URL, URL]] = []  # (admin URL, new database URL)
+    made: list[tuple[ThrowawayDatabases, URL]] = []
     urls: dict[str | None, URL] = {}
+    guard = IsolationGuard(())
     try:
         for key, engine in originals.items():
-            if engine.dialect.name == "sqlite":
-                path = os.path.join(directory, f"{bind_label(key)}.db")
-                if os.path.exists(path):
-                    os.remove(path)
-                urls[key] = engine.url.set(database=path)
-            else:
-                admin_url, new_url = _create_server_database(engine.url)
-                created.append((admin_url, new_url))
-                urls[key] = new_url
-        for key, url in urls.items():
-            engines[key] = sa.create_engine(url)
-        yield urls
+            server, urls[key] = factory.take(engine.url)
+            made.append((server, urls[key]))
+        for (key, url), (server, _) in zip(urls.items(), made):
+            engines[key] = server.engine(url)
+        guard = IsolationGuard(urls.values())
+        with _config_pointing_at(app, originals, urls), guard.installed():
+            yield ThrowawayRun(urls, guard)
     finally:
         for key, engine in list(engines.items()):
             if engine is not originals.get(key):
                 engine.dispose()
         engines.clear()
         engines.update(originals)
-        for admin_url, new_url in reversed(created):
-            _drop_server_database(admin_url, new_url)
+        for server, url in reversed(made):
+            factory.give_back(server, url, untouched=database_identity(url) not in guard.used)
 
 
-def _database_name(original: str | None) -> str:
-    """A new database name that shows where it came from and cannot clash."""
-    base = re.sub(r"[^a-z0-9_]", "_", (original or "flask_schema").lower())[:32]
-    return f"{base}_fs_{uuid.uuid4().hex[:10]}"
+@contextmanager
+def _config_pointing_at(
+    app: Flask, originals: dict[str | None, Engine], urls: dict[str | None, URL]
+) -> Iterator[None]:
+    """Replace every config value that names one of the app's databases, for the block.
 
-
-def _admin_urls(url: URL) -> list[URL]:
-    """URLs that reach the server without needing the app's database to exist."""
-    if url.get_backend_name() == "postgresql":
-        return [url, *(url.set(database=name) for name in MAINTENANCE_DATABASES["postgresql"])]
-    return [url.set(database=None)]
-
-
-def _autocommit_engine(url: URL) -> Engine:
-    import sqlalchemy as sa
-
-    return sa.create_engine(url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
-
-
-def _create_server_database(url: URL) -> tuple[URL, URL]:
-    """Create an empty database on ``url``'s server; return (admin URL, its URL)."""
-    import sqlalchemy as sa
-
-    name = _database_name(url.database)
-    problems = []
-    for admin_url in _admin_urls(url):
-        engine = _autocommit_engine(admin_url)
-        try:
-            with engine.connect() as connection:
-                quoted = connection.dialect.identifier_preparer.quote(name)
-                connection.execute(sa.text(f"CREATE DATABASE {quoted}"))
-            return admin_url, url.set(database=name)
-        except sa.exc.OperationalError as error:
-            problems.append(str(error.orig).strip().splitlines()[0])
-        except sa.exc.DBAPIError as error:
-            raise DatabaseError(
-                f"Could not create a throw-away database on "
-                f"{url.render_as_string(hide_password=True)}: {str(error.orig).strip()}"
-            ) from None
-        finally:
-            engine.dispose()
-    raise DatabaseError(
-        f"Could not reach the server of {url.render_as_string(hide_password=True)} "
-        f"to create a throw-away database: {'; '.join(problems)}"
-    )
-
-
-def _drop_server_database(admin_url: URL, url: URL) -> None:
-    import sqlalchemy as sa
-
-    engine = _autocommit_engine(admin_url)
+    ``SQLALCHEMY_BINDS`` entries may be URLs or dicts with a ``"url"``; any
+    other top-level value is replaced when it is one of the app's database
+    URLs, as configured or as the engine has it.
+    """
+    config = app.config
+    configured_binds = config.get("SQLALCHEMY_BINDS") or {}
+    named: dict[str, URL] = {}  # a database URL as text -> its throw-away URL
+    for key, engine in originals.items():
+        new = urls[key]
+        named[engine.url.render_as_string(hide_password=False)] = new
+        configured = config.get("SQLALCHEMY_DATABASE_URI") if key is None else configured_binds.get(key)
+        if isinstance(configured, dict):
+            configured = configured.get("url")
+        if configured is not None:
+            named[_as_text(configured)] = new
+    saved = dict(config)
     try:
-        with engine.connect() as connection:
-            quoted = connection.dialect.identifier_preparer.quote(str(url.database))
-            drop = f"DROP DATABASE IF EXISTS {quoted}"
-            version = connection.dialect.server_version_info or (0,)
-            if connection.dialect.name == "postgresql" and version >= (13,):
-                drop += " WITH (FORCE)"
-            connection.execute(sa.text(drop))
+        for name, value in saved.items():
+            if name == "SQLALCHEMY_BINDS" and isinstance(value, dict):
+                config[name] = {bind: _swap_bind(entry, bind, urls, named) for bind, entry in value.items()}
+            elif _is_url_value(value) and _as_text(value) in named:
+                config[name] = named[_as_text(value)].render_as_string(hide_password=False)
+        yield
     finally:
-        engine.dispose()
+        config.clear()
+        config.update(saved)
+
+
+def _swap_bind(entry: Any, key: str, urls: dict[str | None, URL], named: dict[str, URL]) -> Any:
+    new = urls.get(key)
+    if isinstance(entry, dict):
+        found = entry.get("url")
+        if new is None and found is not None:
+            new = named.get(_as_text(found))
+        return {**entry, "url": new.render_as_string(hide_password=False)} if new is not None else entry
+    if new is None and _is_url_value(entry):
+        new = named.get(_as_text(entry))
+    return new.render_as_string(hide_password=False) if new is not None else entry
+
+
+def _is_url_value(value: Any) -> bool:
+    from sqlalchemy.engine import URL
+
+    return isinstance(value, URL) or (isinstance(value, str) and "://" in value)
+
+
+def _as_text(value: Any) -> str:
+    """A URL given as text or as ``URL``, in one comparable spelling."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(value).render_as_string(hide_password=False)
+    except (ArgumentError, ValueError, TypeError):
+        return str(value)
+
+
+# -- the guard -------------------------------------------------------------------
+
+
+def database_identity(url: URL) -> tuple[Any, ...]:
+    """What tells two URLs reach the same database, whatever the driver or the options."""
+    if url.get_backend_name() == "sqlite":
+        database = url.database or ""
+        if not database or database == ":memory:" or url.query.get("mode") == "memory":
+            return ("sqlite", ":memory:")
+        return ("sqlite", os.path.abspath(database))
+    return (url.get_backend_name(), url.host, url.port, url.database)
+
+
+class IsolationGuard:
+    """Refuse every connection that opens to a database other than the run's throw-away ones.
+
+    Installed on SQLAlchemy's ``Engine`` class, so it sees every engine of
+    the process, including those an ``env.py`` builds itself. An in-memory
+    SQLite database holds nobody's data and is let through, and so are the
+    backends' own administrative engines, which create and drop the
+    throw-away databases.
+    """
+
+    def __init__(self, urls: Iterable[URL]) -> None:
+        self.allowed = {database_identity(url) for url in urls} | {("sqlite", ":memory:")}
+        #: Each refused URL, without its password, in the order seen.
+        self.breaches: list[str] = []
+        #: The allowed databases a connection opened to.
+        self.used: set[tuple[Any, ...]] = set()
+        #: Whether a test report has shown the breaches already.
+        self.reported = False
+        self._decided: dict[URL, bool] = {}
+
+    @contextmanager
+    def installed(self) -> Iterator[None]:
+        from sqlalchemy import event
+        from sqlalchemy.engine import Engine
+
+        event.listen(Engine, "engine_connect", self._on_connect)
+        try:
+            yield
+        finally:
+            event.remove(Engine, "engine_connect", self._on_connect)
+
+    def _on_connect(self, connection: Connection) -> None:
+        if connection.engine.get_execution_options().get(ADMIN_OPTION):
+            return  # creating or dropping a throw-away database, perhaps in the background
+        url = connection.engine.url
+        allowed = self._decided.get(url)
+        if allowed is None:
+            allowed = self._decided[url] = database_identity(url) in self.allowed
+        if allowed:
+            self.used.add(database_identity(url))
+            return
+        shown = url.render_as_string(hide_password=True)
+        if shown not in self.breaches:
+            self.breaches.append(shown)
+        connection.close()
+        raise IsolationBreach(self.message(shown))
+
+    @staticmethod
+    def message(shown: str) -> str:
+        return (
+            f"flask_schema: a connection opened to {shown}, which is not one of this run's "
+            "throw-away databases; it was refused. The migration checks must never touch the "
+            "databases the app fixture names: build engines in env.py from the app's engines "
+            "or from SQLALCHEMY_DATABASE_URI / SQLALCHEMY_BINDS, which point at the throw-away "
+            "databases during the run."
+        )
+
+    def failure(self) -> str | None:
+        """The message that fails the test, or ``None`` when every connection was allowed."""
+        if not self.breaches:
+            return None
+        return "\n".join(self.message(shown) for shown in self.breaches)

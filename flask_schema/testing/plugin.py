@@ -20,8 +20,8 @@ from flask import Flask
 from sqlalchemy.engine import URL
 
 from ..errors import FlaskSchemaError
-from .checks import CHECKS, Check, CheckFailed
-from .database import throwaway_databases
+from .checks import CHECKS, STILL_TO_RUN, Check, CheckFailed
+from .database import ThrowawayFactory, ThrowawayRun, throwaway_databases
 from .runner import MigrationRunner
 
 #: The checks this run collects (empty when the plugin is off).
@@ -30,6 +30,8 @@ SELECTED = pytest.StashKey[list[Check]]()
 PLACED = pytest.StashKey[bool]()
 #: Whether the checks are among the items that will run.
 COLLECTED = pytest.StashKey[bool]()
+#: What checks of this session leave for later ones.
+MEMO = pytest.StashKey[dict[Any, Any]]()
 
 ITEM_PREFIX = "flask_schema_"
 
@@ -113,13 +115,22 @@ class CheckItem(pytest.Function):
 
 def _check_test(check: Check) -> Callable[..., None]:
     def run(runner: MigrationRunner) -> None:
+        still_to_run = runner.memo.setdefault(STILL_TO_RUN, set())
+        still_to_run.discard(check.name)
         try:
-            check.run(runner)
-            return
+            with runner.history_fixed():
+                check.run(runner)
+            message = None
         except CheckFailed as failure:
             message = str(failure)
-        # Outside the except block, so the report shows the message and no chain.
-        pytest.fail(message, pytrace=False)
+        # A connection to a database that is not a throw-away one outranks any verdict.
+        breach = runner.guard.failure() if runner.guard is not None else None
+        if breach is not None:
+            runner.guard.reported = True  # type: ignore[union-attr]
+            message = breach if message is None else f"{breach}\n{message}"
+        if message is not None:
+            # Outside the except block, so the report shows the message and no chain.
+            pytest.fail(message, pytrace=False)
 
     # pytest reads the fixtures a test needs from its signature.
     if check.needs_database:
@@ -129,8 +140,8 @@ def _check_test(check: Check) -> Callable[..., None]:
 
     else:
 
-        def test(app: Flask) -> None:  # type: ignore[misc]
-            run(MigrationRunner(app))
+        def test(app: Flask, flask_schema_memo: dict[Any, Any]) -> None:  # type: ignore[misc]
+            run(MigrationRunner(app, memo=flask_schema_memo))
 
     test.__doc__ = check.description
     test.__name__ = ITEM_PREFIX + check.name
@@ -144,40 +155,84 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     config.stash[COLLECTED] = any(isinstance(item, CheckItem) for item in items)
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    # The checks that will run, after deselection: a check may leave what it
+    # found for one of them (see flask_schema.testing.checks).
+    names = {item.name[len(ITEM_PREFIX) :] for item in session.items if isinstance(item, CheckItem)}
+    session.config.stash[MEMO] = {STILL_TO_RUN: names}
+
+
+def _asked_but_none_collected(config: pytest.Config) -> bool:
+    if not config.stash.get(SELECTED, []) or config.stash.get(COLLECTED, False):
+        return False
+    # Under pytest-xdist the controller collects nothing itself; its workers report.
+    distributed = getattr(config.option, "dist", "no") not in (None, "no")
+    return not (distributed and not hasattr(config, "workerinput"))
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if _asked_but_none_collected(session.config):
+        # Asked for checks and ran none: a CI job must not go green on that.
+        session.exitstatus = pytest.ExitCode.USAGE_ERROR
+
+
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    if config.stash.get(SELECTED, []) and not config.stash.get(COLLECTED, False):
+    if _asked_but_none_collected(config):
         terminalreporter.write_line(
             "flask_schema: no migration checks ran: no collected conftest.py defines an 'app' "
             "fixture. Run pytest on the folder that holds it.",
-            yellow=True,
+            red=True,
         )
 
 
-@pytest.fixture
-def flask_schema_databases(app: Flask, tmp_path: Path) -> Iterator[dict[str | None, URL]]:
-    """Point the app at new, empty databases for this test; drop them afterwards.
+@pytest.fixture(scope="session")
+def flask_schema_memo(request: pytest.FixtureRequest) -> dict[Any, Any]:
+    """What one check found that a later one of the same session can use."""
+    return request.config.stash.get(MEMO, {})
 
-    Yields the URL of each database by bind key (``None`` is the default).
-    """
+
+@pytest.fixture(scope="session")
+def flask_schema_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThrowawayFactory]:
+    """Makes the session's throw-away databases; drops what it made once (templates) at the end."""
+    factory = ThrowawayFactory(str(tmp_path_factory.mktemp("flask_schema")))
+    yield factory
+    factory.close()
+
+
+@pytest.fixture
+def flask_schema_run(app: Flask, flask_schema_factory: ThrowawayFactory) -> Iterator[ThrowawayRun]:
+    """Point the app at new, empty databases for this test, guarded; drop them afterwards."""
     with ExitStack() as stack:
         try:
-            urls = stack.enter_context(throwaway_databases(app, str(tmp_path)))
+            run = stack.enter_context(throwaway_databases(app, flask_schema_factory))
         except FlaskSchemaError as error:
             message = f"flask_schema: {error}"
         else:
-            yield urls
-            return
+            yield run
+            breach = run.guard.failure()
+            if breach is None or run.guard.reported:
+                return
+            message = breach
     pytest.fail(message, pytrace=False)
 
 
 @pytest.fixture
-def flask_schema_migrations(app: Flask, flask_schema_databases: dict[str | None, URL]) -> MigrationRunner:
+def flask_schema_databases(flask_schema_run: ThrowawayRun) -> dict[str | None, URL]:
+    """The URL of each of the test's throw-away databases, by bind key (``None`` is the default)."""
+    return flask_schema_run.urls
+
+
+@pytest.fixture
+def flask_schema_migrations(
+    app: Flask, flask_schema_run: ThrowawayRun, flask_schema_memo: dict[Any, Any]
+) -> MigrationRunner:
     """A :class:`MigrationRunner` for ``app``, on empty throw-away databases.
 
     The checks use this name, so a project's own ``migrations`` fixture
     cannot replace the runner under them.
     """
-    return MigrationRunner(app)
+    # No other process can reach a throw-away database, so there is nothing to lock out.
+    return MigrationRunner(app, guard=flask_schema_run.guard, memo=flask_schema_memo, lock=False)
 
 
 @pytest.fixture

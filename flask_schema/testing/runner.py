@@ -7,6 +7,7 @@ look at the database, run inside the app's context so a test needs none.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, cast
@@ -16,8 +17,9 @@ from flask import Flask
 from .. import api
 from ..errors import MultipleHeadsError
 from ..extension import get_state
+from ..revision_headers import reuse_script_directories
 from ..runtime import bind_keys
-from .database import bind_label
+from .database import IsolationGuard, bind_label
 from .schema import Snapshot, snapshot
 
 if TYPE_CHECKING:
@@ -39,14 +41,62 @@ class MigrationRunner:
             assert migrations.rows("user") == [{"id": 1, "first": "Ada", "last": "Lovelace"}]
     """
 
-    def __init__(self, app: Flask, directory: str | None = None) -> None:
+    def __init__(
+        self,
+        app: Flask,
+        directory: str | None = None,
+        guard: IsolationGuard | None = None,
+        memo: dict[Any, Any] | None = None,
+        lock: bool | None = None,
+    ) -> None:
         self.app = app
         self.directory = directory
+        #: The isolation guard of the throw-away databases, when the plugin made them.
+        self.guard = guard
+        #: What one check found that another of the same session can use (see ``checks``).
+        self.memo: dict[Any, Any] = memo if memo is not None else {}
+        #: Whether upgrades and downgrades take the migration lock (``None``: the app's setting).
+        self.lock = lock
 
     @contextmanager
     def app_context(self) -> Iterator[None]:
         with self.app.app_context():
             yield
+
+    @contextmanager
+    def history_fixed(self) -> Iterator[None]:
+        """Read the revision files once for the whole block, not once per command.
+
+        For a block in which no revision file is written, such as a check.
+        """
+        with reuse_script_directories():
+            yield
+
+    def key(self) -> tuple[Any, ...]:
+        """What a result found for this app's history and databases depends on."""
+        with self.app_context():
+            directory = self.directory or get_state().directory
+            return (
+                os.path.abspath(directory),
+                tuple(str(engine.url.get_backend_name()) for engine in get_state().db.engines.values()),
+            )
+
+    @contextmanager
+    def recorded_statements(self) -> Iterator[list[str]]:
+        """Collect the SQL text every connection of the process runs in the block."""
+        from sqlalchemy import event
+        from sqlalchemy.engine import Engine
+
+        found: list[str] = []
+
+        def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+            found.append(statement)
+
+        event.listen(Engine, "before_cursor_execute", record)
+        try:
+            yield found
+        finally:
+            event.remove(Engine, "before_cursor_execute", record)
 
     # -- the history -------------------------------------------------------------
 
@@ -65,12 +115,12 @@ class MigrationRunner:
     def upgrade(self, revision: str = "heads") -> api.Heads:
         """Run ``flask db upgrade REVISION``; return the revisions now current per bind."""
         with self.app_context():
-            return cast(api.Heads, api.upgrade(self.directory, revision, backup=False))
+            return cast(api.Heads, api.upgrade(self.directory, revision, backup=False, lock=self.lock))
 
     def downgrade(self, revision: str = "base") -> api.Heads:
         """Run ``flask db downgrade REVISION``; return the revisions now current per bind."""
         with self.app_context():
-            return cast(api.Heads, api.downgrade(self.directory, revision, backup=False))
+            return cast(api.Heads, api.downgrade(self.directory, revision, backup=False, lock=self.lock))
 
     def current_heads(self) -> api.Heads:
         """The revisions applied to each database, keyed by bind key."""
@@ -129,13 +179,16 @@ class MigrationRunner:
             query = sa.select(reflected).order_by(*reflected.primary_key.columns)
             return [dict(row) for row in connection.execute(query).mappings()]
 
-    def schema(self) -> Snapshot:
-        """The schema of every database, without the version table."""
+    def schema(self, tables: set[str] | None = None) -> Snapshot:
+        """The schema of every database, without the version table.
+
+        With ``tables``, only those are read in detail (every table is listed).
+        """
         exclude = {self.version_table()}
         found: Snapshot = {}
         keys = self.bind_keys()
         for key in keys:
             label = bind_label(key) if len(keys) > 1 else ""
             with self.engine(key).connect() as connection:
-                found.update(snapshot(connection, exclude, label))
+                found.update(snapshot(connection, exclude, label, tables))
         return found

@@ -5,10 +5,21 @@ the schema is read back from the database (not from the models) into a
 mapping from a key such as ``("column", "post", "title")`` to a short
 description such as ``column post.title VARCHAR(200) NOT NULL``; two
 snapshots are then compared key by key.
+
+Reading every table before and after every step of a long history would
+cost the square of its length, so a walk keeps one snapshot up to date
+(:class:`SchemaTracker`): after each step it reads back in detail only the
+tables the step's own SQL names (and those of indexes and constraints it
+names), plus the cheap lists of tables, views, sequences and enum types.
+At the end the whole schema is read once and compared with the snapshot
+kept, so a change made behind the SQL's back (a trigger, a ``CASCADE``)
+is noticed, not missed.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -18,8 +29,14 @@ if TYPE_CHECKING:
 Snapshot = dict[tuple[str, ...], str]
 
 
-def snapshot(connection: Connection, exclude_tables: set[str], label: str = "") -> Snapshot:
-    """Read tables, columns, keys, indexes, constraints, views, sequences and enum types."""
+def snapshot(
+    connection: Connection, exclude_tables: set[str], label: str = "", tables: set[str] | None = None
+) -> Snapshot:
+    """Read tables, columns, keys, indexes, constraints, views, sequences and enum types.
+
+    With ``tables``, only those tables are read in detail; every table is
+    still listed by name.
+    """
     import sqlalchemy as sa
 
     inspector = sa.inspect(connection)
@@ -29,29 +46,33 @@ def snapshot(connection: Connection, exclude_tables: set[str], label: str = "") 
     def add(key: tuple[str, ...], text: str) -> None:
         found[(label, *key)] = text + where
 
-    for table in sorted(set(inspector.get_table_names()) - exclude_tables):
+    names = sorted(set(inspector.get_table_names()) - exclude_tables)
+    detailed = [table for table in names if tables is None or table in tables]
+    read = _BulkReader(inspector, detailed)
+    for table in names:
         add(("table", table), f"table {table}")
-        for column in inspector.get_columns(table):
+    for table in detailed:
+        for column in read("columns", table):
             add(("column", table, column["name"]), _column(table, column))
-        primary = inspector.get_pk_constraint(table)
+        primary = read("pk_constraint", table) or {}
         if primary.get("constrained_columns"):
             columns = ", ".join(primary["constrained_columns"])
             add(("primary key", table, ""), f"primary key of {table} ({columns})")
-        for index in inspector.get_indexes(table):
+        for index in read("indexes", table):
             columns = ", ".join(str(name) for name in index["column_names"])
             unique = "unique " if index.get("unique") else ""
             name = index["name"] or f"({columns})"
             add(("index", table, name), f"{unique}index {name} on {table} ({columns})")
-        for unique_constraint in inspector.get_unique_constraints(table):
+        for unique_constraint in read("unique_constraints", table):
             columns = ", ".join(unique_constraint["column_names"])
             name = unique_constraint["name"] or f"({columns})"
             add(("unique constraint", table, name), f"unique constraint {name} on {table} ({columns})")
-        for key in inspector.get_foreign_keys(table):
+        for key in read("foreign_keys", table):
             columns = ", ".join(key["constrained_columns"])
             target = f"{key['referred_table']}({', '.join(key['referred_columns'])})"
             name = key.get("name") or f"({columns})"
             add(("foreign key", table, name), f"foreign key {name} on {table} ({columns}) -> {target}")
-        for check in _check_constraints(inspector, table):
+        for check in read("check_constraints", table):
             name = check.get("name") or check["sqltext"]
             add(("check constraint", table, name), f"check constraint {name} on {table}: {check['sqltext']}")
     for view in inspector.get_view_names():
@@ -76,11 +97,32 @@ def _column(table: str, column: Any) -> str:
     return text
 
 
-def _check_constraints(inspector: Any, table: str) -> list[Any]:
-    try:
-        return list(inspector.get_check_constraints(table))
-    except NotImplementedError:  # a dialect that cannot reflect check constraints
-        return []
+class _BulkReader:
+    """One kind of reflection for many tables at once: a query per kind, not per table.
+
+    SQLAlchemy's ``Inspector.get_multi_*`` read every table asked for in one
+    query where the dialect can (PostgreSQL, MySQL/MariaDB) and loop where it
+    cannot (SQLite, whose per-table pragmas are cheap).
+    """
+
+    def __init__(self, inspector: Any, tables: list[str]) -> None:
+        self.inspector = inspector
+        self.tables = tables
+        self.found: dict[str, dict[Any, Any]] = {}
+
+    def __call__(self, kind: str, table: str) -> Any:
+        if kind not in self.found:
+            self.found[kind] = self._read(kind)
+        empty: Any = None if kind == "pk_constraint" else []
+        return self.found[kind].get((None, table), empty)
+
+    def _read(self, kind: str) -> dict[Any, Any]:
+        if not self.tables:
+            return {}
+        try:
+            return dict(getattr(self.inspector, f"get_multi_{kind}")(filter_names=self.tables))
+        except NotImplementedError:  # a dialect that cannot reflect this kind (check constraints)
+            return {}
 
 
 @dataclass
@@ -126,3 +168,45 @@ def _part_of_table_in(key: tuple[str, ...], keys: set[tuple[str, ...]]) -> bool:
     """
     label, kind = key[0], key[1]
     return kind != "table" and len(key) == 4 and (label, "table", key[2]) in keys
+
+
+# -- keeping a snapshot up to date along a walk ----------------------------------
+
+_IDENTIFIER = re.compile(r'"([^"]+)"|`([^`]+)`|\[([^\]]+)\]|([A-Za-z_][A-Za-z0-9_$]*)')
+
+
+def names_in(statements: Iterable[str]) -> set[str]:
+    """Every identifier-like word of ``statements``, as written and lower-cased."""
+    found: set[str] = set()
+    for statement in statements:
+        for match in _IDENTIFIER.finditer(statement):
+            word = next(group for group in match.groups() if group is not None)
+            found.add(word)
+            found.add(word.lower())
+    return found
+
+
+def touched_tables(known: Snapshot, names: set[str]) -> set[str]:
+    """The tables of ``known`` (and any others named) that SQL naming ``names`` can have changed.
+
+    A table counts when its name is among ``names``, or the name of one of
+    its indexes or constraints is (``DROP INDEX ix_name`` names no table).
+    """
+    tables = set(names)
+    for key in known:
+        if len(key) == 4 and key[1] != "column" and (key[3] in names or key[3].lower() in names):
+            tables.add(key[2])
+    return tables
+
+
+def restrict(found: Snapshot, tables: set[str]) -> Snapshot:
+    """The part of ``found`` that a snapshot read with ``tables`` holds."""
+    return {key: text for key, text in found.items() if len(key) != 4 or key[2] in tables}
+
+
+def update(known: Snapshot, fresh: Snapshot, tables: set[str]) -> Snapshot:
+    """``known`` with what ``fresh`` (read with ``tables``) says, details of other tables kept."""
+    kept: Snapshot = {key: text for key, text in known.items() if len(key) == 4 and key[2] not in tables}
+    listed = {(key[0], key[2]) for key in fresh if key[1] == "table"}
+    kept = {key: text for key, text in kept.items() if (key[0], key[2]) in listed}
+    return {**kept, **fresh}
