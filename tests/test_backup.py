@@ -360,8 +360,8 @@ def test_restore_refuses_while_a_migration_holds_the_lock(project: Project) -> N
     write_revision(project, "r1", None, USER_TABLE)
     write_test_revision(project, "r2", "r1", "time.sleep(8)\n" + POST_TABLE[0])
     [(path, _)] = backup_lines(project.db("upgrade", "r1", "--backup").stdout)
-    running = subprocess.Popen(
-        [FLASK, "db", "upgrade"], cwd=project.path, env=project.env(),
+    running = subprocess.Popen(  # -v: Alembic's "Running upgrade" line says r2 has begun
+        [FLASK, "db", "-v", "upgrade"], cwd=project.path, env=project.env(),
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     try:
