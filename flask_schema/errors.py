@@ -72,7 +72,14 @@ class LockTimeout(FlaskSchemaError):
 
 
 class LockLost(FlaskSchemaError):
-    """The migration lock was lost while revisions ran; the run stopped before doing more."""
+    """The migration lock was lost while revisions ran; the run stopped before doing more.
+
+    :attr:`detail` says when and why, for a report that names the revision.
+    """
+
+    def __init__(self, message: str, detail: str = "") -> None:
+        super().__init__(message)
+        self.detail = detail
 
 
 class MigrationFailed(FlaskSchemaError):

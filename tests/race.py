@@ -13,6 +13,7 @@ import subprocess
 import textwrap
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import sqlalchemy as sa
 from project import FLASK, Project
@@ -144,3 +145,23 @@ def applied_counts(project: Project) -> dict[str, int]:
             return {row[0]: row[1] for row in rows}
     finally:
         engine.dispose()
+
+
+def start_upgrade(
+    project: Project, log: Path, extra: dict[str, str] | None = None
+) -> subprocess.Popen[str]:
+    """Start ``flask db -v upgrade`` in the background, its stderr (with Alembic's
+    "Running upgrade" line before each step) going to ``log``."""
+    return subprocess.Popen(
+        [FLASK, "db", "-v", "upgrade"], cwd=project.path, env=project.env(extra),
+        stdout=subprocess.DEVNULL, stderr=log.open("w"), text=True,
+    )
+
+
+def wait_for(log: Path, text: str, process: subprocess.Popen[str], seconds: float = 90) -> None:
+    """Wait until ``text`` is in ``log``, failing if ``process`` ends first."""
+    deadline = time.monotonic() + seconds
+    while text not in log.read_text():
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise AssertionError(f"never saw {text!r}; log:\n{log.read_text()}")
+        time.sleep(0.1)

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import time
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from project import FLASK, REPO_ROOT, Project
-from race import mark, run_race, write_race_revisions, write_revision
+from project import REPO_ROOT, Project
+from race import mark, run_race, start_upgrade, wait_for, write_race_revisions, write_revision
 
 TROUBLESHOOTING = REPO_ROOT / "docs" / "troubleshooting.rst"
 
@@ -19,23 +18,6 @@ TROUBLESHOOTING = REPO_ROOT / "docs" / "troubleshooting.rst"
 def _init(project: Project) -> None:
     project.write_app()
     project.db("init")
-
-
-def _start(project: Project, log: Path, extra: dict[str, str] | None = None) -> subprocess.Popen[str]:
-    """Start ``flask db -v upgrade`` in the background, its stderr (with Alembic's
-    "Running upgrade" line before each step) going to ``log``."""
-    return subprocess.Popen(
-        [FLASK, "db", "-v", "upgrade"], cwd=project.path, env=project.env(extra),
-        stdout=subprocess.DEVNULL, stderr=log.open("w"), text=True,
-    )
-
-
-def _wait_for(log: Path, text: str, process: subprocess.Popen[str], seconds: float = 90) -> None:
-    deadline = time.monotonic() + seconds
-    while text not in log.read_text():
-        if process.poll() is not None or time.monotonic() > deadline:
-            raise AssertionError(f"never saw {text!r}; log:\n{log.read_text()}")
-        time.sleep(0.1)
 
 
 def test_eight_concurrent_upgrades_apply_each_revision_once(project: Project) -> None:
@@ -93,9 +75,9 @@ def test_kill_9_of_the_holder_frees_the_lock(project: Project, tmp_path: Path) -
             time.sleep(120)
     """)
     log = tmp_path / "holder.log"
-    holder = _start(project, log, {"SLOW_REVISION": "1"})
+    holder = start_upgrade(project, log, {"SLOW_REVISION": "1"})
     try:
-        _wait_for(log, "Running upgrade", holder)
+        wait_for(log, "Running upgrade", holder)
     finally:
         os.kill(holder.pid, signal.SIGKILL)
         holder.wait()
@@ -139,13 +121,13 @@ def test_waiter_does_not_block_create_index_concurrently(project: Project, tmp_p
     """)
     holder_log, waiter_log = tmp_path / "holder.log", tmp_path / "waiter.log"
     go = tmp_path / "go"
-    holder = _start(project, holder_log, {"GO_FILE": str(go)})
-    _wait_for(holder_log, "r1 -> r2", holder)
-    waiter = _start(project, waiter_log)
+    holder = start_upgrade(project, holder_log, {"GO_FILE": str(go)})
+    wait_for(holder_log, "r1 -> r2", holder)
+    waiter = start_upgrade(project, waiter_log)
     try:
         # A waiter blocked inside pg_advisory_lock would hold a snapshot that
         # CREATE INDEX CONCURRENTLY waits for, while it waits for the holder.
-        _wait_for(waiter_log, "Waiting for the migration lock", waiter)
+        wait_for(waiter_log, "Waiting for the migration lock", waiter)
         assert "held by host" in waiter_log.read_text()
         go.touch()
         assert holder.wait(timeout=90) == 0, holder_log.read_text()

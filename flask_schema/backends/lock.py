@@ -306,4 +306,5 @@ def _lock_table(name: str, schema: str | None) -> Any:
 def _first_line(error: BaseException) -> str:
     orig = getattr(error, "orig", None)
     text = str(orig if orig is not None else error).strip()
-    return (text.splitlines() or [type(error).__name__])[0][:200]
+    line = (text.splitlines() or [type(error).__name__])[0]
+    return line.split(" (Background on this error at:")[0][:200]

@@ -312,10 +312,11 @@ class DatabaseRun:
     def _check_lock(self, moment: str) -> None:
         if self.lock is None or self.lock.still_held():
             return
+        detail = f"lost the migration lock {moment} ({self.lock.lost})"
         raise LockLost(
-            f"{self.label}: lost the migration lock {moment} ({self.lock.lost}), so this run "
-            "stopped rather than risk another process migrating at the same time. "
-            f"{sentence(self._where_now())} Run the command again."
+            f"{self.label}: this run {detail}, so it stopped rather than risk another process "
+            f"migrating at the same time. {sentence(self._where_now())} Run the command again.",
+            detail,
         )
 
     # -- watching the migration connection --------------------------------------
@@ -374,7 +375,10 @@ class DatabaseRun:
         revision = revision_of(step) or "?"
         partial = self.committed_inside or self.lasting > 0
         if isinstance(error, LockLost):
-            what = f"{step} was stopped: {error}"
+            what = (
+                f"{step} was stopped: this run {error.detail}, so that no other process "
+                "migrates at the same time."
+            )
         else:
             what = f"{step} failed: {first_line(error)}{where_in(error, path_of(step))}."
         if self.runlog is not None and self.noted:
@@ -428,7 +432,7 @@ class DatabaseRun:
             "version_table": self.context.version_table,
             "version_table_schema": self.context.version_table_schema,
         }
-        if self.runlog is not None:
+        if self.runlog is not None and (self.lock is None or self.lock.lost is None):
             with self._runlog_mutex():
                 return tuple(
                     MigrationContext.configure(self.runlog.connection, opts=opts).get_current_heads()
