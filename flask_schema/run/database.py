@@ -89,6 +89,8 @@ class DatabaseRun:
         self.total = 0
         #: For ``resolve``: the run log entry that was settled.
         self.resolved: Entry | None = None
+        #: The run log lives on the migration connection and is only read (see _open_runlog).
+        self.runlog_read_only = False
 
     # -- set-up ------------------------------------------------------------------
 
@@ -99,13 +101,27 @@ class DatabaseRun:
             self.runlog = self._open_runlog()
 
     def _open_runlog(self) -> RunLog:
+        """The run log, on the connection that can write it when a revision cannot roll back.
+
+        Server databases write it on the lock's own connection. Where every
+        revision rolls back whole (SQLite, as the run drives it) nothing is
+        ever noted, so the log is only read, on the migration connection:
+        another connection would wait on the migration's write lock.
+        """
         assert self.context is not None
+        mutex = None
         if self.lock is not None and self.lock.connection is not None:
             connection, mutex = self.lock.connection, self.lock.mutex
+        elif self.context.impl.transactional_ddl and not self._autocommit(self.connection):
+            connection = self.connection
+            self.runlog_read_only = True
         else:
             connection = self._helper_connection()
-            mutex = None
         return RunLog(connection, self.context.version_table, self.context.version_table_schema, mutex)
+
+    @staticmethod
+    def _autocommit(connection: Connection) -> bool:
+        return connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT"
 
     def _helper_connection(self) -> Connection:
         if self._own_runlog_connection is None:
@@ -323,7 +339,7 @@ class DatabaseRun:
 
     def _lasts(self, connection: Connection, statement: str) -> bool:
         """Whether ``statement`` outlives a rollback of the step."""
-        if connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+        if self._autocommit(connection):
             return True
         assert self.context is not None
         return self.backend.commits_by_itself(statement, bool(self.context.impl.transactional_ddl))
@@ -368,6 +384,7 @@ class DatabaseRun:
         revision = revision_of(self.step)
         if self.noted and self.runlog is not None and revision is not None:
             self.runlog.finish(revision)
+            self.runlog.drop_if_empty()
         self.step = None
 
     def _failure(self, error: BaseException) -> MigrationFailed:
@@ -387,6 +404,7 @@ class DatabaseRun:
                     self.runlog.fail(revision, first_line(error))
                 else:
                     self.runlog.finish(revision)
+                    self.runlog.drop_if_empty()
             except Exception:  # the report matters more than the log entry
                 log.debug("Could not record the failure in the run log.", exc_info=True)
         if partial:
@@ -432,7 +450,8 @@ class DatabaseRun:
             "version_table": self.context.version_table,
             "version_table_schema": self.context.version_table_schema,
         }
-        if self.runlog is not None and (self.lock is None or self.lock.lost is None):
+        on_lock = self.lock is not None and self.lock.connection is not None
+        if self.runlog is not None and on_lock and self.lock is not None and self.lock.lost is None:
             with self._runlog_mutex():
                 return tuple(
                     MigrationContext.configure(self.runlog.connection, opts=opts).get_current_heads()
@@ -466,10 +485,10 @@ class DatabaseRun:
 
     def finish_run(self) -> None:
         """After ``env.py`` ended cleanly: settle the run log and drop it once empty."""
-        if self.runlog is None or not self.runlog.exists():
+        if self.runlog is None or self.runlog_read_only:
             return
         try:
-            if not self.settle():
+            if self.runlog.exists() and not self.settle():
                 self.runlog.drop_if_empty()
         except Exception:
             log.debug("Could not tidy the run log of %s.", self.label, exc_info=True)
