@@ -880,3 +880,22 @@ def restore(backup: str, lock_timeout: float = 0.0) -> Backup:
             args.get("version_table_schema"),
             float(lock_timeout),
         )
+
+
+def upgrade_env(directory: str | None = None, force: bool = False, dry_run: bool = False) -> Any:
+    """Replace an ``env.py`` Flask-Migrate wrote with the thin one ``flask db init`` writes.
+
+    The old file is kept beside it (``env.py.flask-migrate``). An ``env.py``
+    that was edited is refused unless ``force``, since the thin one would not
+    carry the edits. Returns the :class:`~flask_schema.envfile.Replacement`
+    (with the diff), or ``None`` when ``env.py`` is the thin one already;
+    ``dry_run`` changes nothing.
+    """
+    from .config import TEMPLATES_DIR
+    from .envfile import plan_replacement, replace
+
+    folder = str(directory) if directory is not None else get_state().directory
+    plan = plan_replacement(folder, TEMPLATES_DIR)
+    if plan is not None and not dry_run:
+        replace(plan, TEMPLATES_DIR, force)
+    return plan

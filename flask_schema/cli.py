@@ -828,3 +828,24 @@ def resolve(
 def sql_command(directory: str | None, revision: str) -> None:
     """Print the SQL of one revision's upgrade."""
     click.echo(api.sql(_directory(directory), revision), nl=False)
+
+
+@db_group.command("upgrade-env")
+@directory_option
+@click.option("--force", is_flag=True, help="Replace an edited env.py too (its edits are lost)")
+@click.option("--dry-run", is_flag=True, help="Show the change without making it")
+@reports_errors
+def upgrade_env(directory: str | None, force: bool, dry_run: bool) -> None:
+    """Replace a Flask-Migrate env.py with the thin one flask db init writes."""
+    plan = api.upgrade_env(_directory(directory), force=force, dry_run=dry_run)
+    if plan is None:
+        click.echo("env.py is the thin one already; nothing to do.")
+        return
+    click.echo(plan.diff, nl=False)
+    origin = f"written by {plan.written_by}" if plan.written_by else "edited"
+    if dry_run:
+        click.echo(f"Would replace {plan.path} ({origin}), keeping it as {plan.backup_path}.")
+        if plan.losses:
+            click.echo("It would lose: " + "; ".join(plan.losses) + ".")
+        return
+    click.echo(f"Replaced {plan.path} ({origin}); the old file is {plan.backup_path}.")
