@@ -24,6 +24,8 @@ private name                                   why
 ``Script._db_current_indicator``               mark current revisions in ``history -i`` output
 ``MigrateOperation._reverse``                  whether autogenerate kept the dropped table's
                                                definition (for reversible drops)
+``Script._all_down_revisions``                 a revision's parents and dependencies, for the
+                                               toolkit's walk of the history
 =============================================  ===================================================
 """
 
@@ -100,3 +102,8 @@ def mark_current(revision: Script, current: bool) -> None:
 def reverse_of(operation: Any) -> Any:
     """The operation autogenerate recorded as the reverse of ``operation``, if any."""
     return getattr(operation, "_reverse", None)
+
+
+def all_down_revisions(revision: Script) -> tuple[str, ...]:
+    """The revisions ``revision`` follows, its dependencies included."""
+    return tuple(revision._all_down_revisions)

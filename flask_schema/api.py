@@ -27,7 +27,7 @@ from .errors import (
     RevisionError,
     sentence,
 )
-from .extension import get_state
+from .state import get_state
 
 if TYPE_CHECKING:
     from alembic.script import Script, ScriptDirectory

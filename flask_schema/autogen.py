@@ -18,6 +18,8 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from .alembic_private import reverse_of
+from .comment_op import CommentOp, remove_comments_about
 from .errors import ConfigurationError
 
 if TYPE_CHECKING:
@@ -229,7 +231,7 @@ def _rename_column_in(table_ops: ModifyTableOps, dropped: str, added: str) -> No
     index = table_ops.ops.index(add)
     table_ops.ops[index] = rename
     table_ops.ops.remove(drop)
-    _remove_comments_about(table_ops.ops, dropped)
+    remove_comments_about(table_ops.ops, dropped)
 
 
 def _leave_as_drop_and_add(
@@ -265,9 +267,9 @@ def _review_tables(
     creates = [op for op in upgrade if isinstance(op, CreateTableOp)]
     drops = [op for op in upgrade if isinstance(op, DropTableOp)]
     for drop in drops:
-        if drop._reverse is None:
+        if reverse_of(drop) is None:
             continue
-        old_columns = _columns_of(drop._reverse.columns)
+        old_columns = _columns_of(reverse_of(drop).columns)
         candidates = [
             create for create in creates if _similar_columns(old_columns, _columns_of(create.columns))
         ]
@@ -350,7 +352,7 @@ def _rename_table_in(
     index = ops.index(drop)
     _ensure_rename_table_renderer()
     ops[index : index + 1] = [*before, RenameTableOp(dropped, created, schema=schema), *after, *follow]
-    _remove_comments_about(ops, dropped)
+    remove_comments_about(ops, dropped)
 
 
 def _ensure_rename_table_renderer() -> None:
@@ -368,49 +370,6 @@ def _ensure_rename_table_renderer() -> None:
     def render(autogen_context: Any, op: RenameTableOp) -> str:
         schema = f", schema={op.schema!r}" if op.schema else ""
         return f"op.rename_table({op.table_name!r}, {op.new_table_name!r}{schema})"
-
-
-# -- a comment in the revision file --------------------------------------------------
-
-
-def _comment_op_class() -> type[MigrateOperation]:
-    """Define (once) an operation that renders as a comment line in the revision."""
-    global _CommentOp
-    if _CommentOp is not None:
-        return _CommentOp
-    from alembic.autogenerate import renderers
-    from alembic.operations.ops import MigrateOperation
-
-    class _Comment(MigrateOperation):
-        def __init__(self, text: str, subject: str) -> None:
-            self.text = text
-            self.subject = subject
-
-        def reverse(self) -> MigrateOperation:
-            return self
-
-        def to_diff_tuple(self) -> tuple[Any, ...]:
-            return ()
-
-    @renderers.dispatch_for(_Comment)
-    def render(autogen_context: Any, op: _Comment) -> str:
-        return f"# {op.text}"
-
-    _CommentOp = _Comment
-    return _Comment
-
-
-_CommentOp: type[MigrateOperation] | None = None
-
-
-def CommentOp(text: str, subject: str) -> MigrateOperation:  # noqa: N802 - reads as a class
-    return _comment_op_class()(text, subject)  # type: ignore[call-arg]
-
-
-def _remove_comments_about(ops: list[MigrateOperation], subject: str) -> None:
-    if _CommentOp is None:
-        return
-    ops[:] = [op for op in ops if not (isinstance(op, _CommentOp) and op.subject == subject)]  # type: ignore[attr-defined]
 
 
 # -- diagnostics ---------------------------------------------------------------------

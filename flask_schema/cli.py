@@ -101,7 +101,7 @@ def _directory(directory: str | None) -> str:
     ctx = click.get_current_context()
     chosen = directory or ctx.meta.get(DIRECTORY_META)
     if chosen is None:
-        from .extension import get_state
+        from .state import get_state
 
         chosen = get_state().directory
     setup_logging(str(chosen), ctx.meta.get(VERBOSITY_META, NORMAL))
@@ -727,9 +727,9 @@ def _lint_written(script: Any) -> None:
     ``migrate`` has done its job either way, so nothing here reads as a
     failure; the last line says how to gate a build on the findings.
     """
-    from .extension import get_state
     from .lint import ERROR, lint_files, lint_source
     from .lint.targets import backends_of
+    from .state import get_state
 
     backends = backends_of(get_state().db)
     if isinstance(script, str):

@@ -12,6 +12,8 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+from .alembic_private import reverse_of
+
 if TYPE_CHECKING:
     from alembic.operations.ops import DowngradeOps, MigrateOperation, UpgradeOps
     from alembic.runtime.migration import MigrationContext
@@ -24,7 +26,9 @@ def review_enums(
     context: MigrationContext, metadata: MetaData, upgrade: UpgradeOps, downgrade: DowngradeOps
 ) -> None:
     """Add enum statements to ``upgrade`` and ``downgrade`` (PostgreSQL only)."""
-    if context.connection is None or context.dialect.name != "postgresql":
+    from .backends import backend_for
+
+    if context.connection is None or not backend_for(context.dialect.name).named_enum_types:
         return
     from sqlalchemy import inspect
 
@@ -67,7 +71,7 @@ def _added_values(
     downgrade: DowngradeOps,
     quote: Any,
 ) -> None:
-    from .autogen import CommentOp
+    from .comment_op import CommentOp
 
     statements = []
     for name, values in sorted(wanted.items()):
@@ -145,8 +149,8 @@ def _types_of_dropped_tables(
 
     # Upgrade: a dropped table's enum that no model uses any more.
     for op in list(upgrade.ops):
-        if isinstance(op, DropTableOp) and op._reverse is not None:
-            for name in enum_names(op._reverse.columns):
+        if isinstance(op, DropTableOp) and reverse_of(op) is not None:
+            for name in enum_names(reverse_of(op).columns):
                 if name not in wanted and name in existing:
                     upgrade.ops.insert(
                         upgrade.ops.index(op) + 1, _execute(f"DROP TYPE IF EXISTS {quote(name)}")
@@ -154,8 +158,8 @@ def _types_of_dropped_tables(
                     existing = {key: value for key, value in existing.items() if key != name}
     # Downgrade: a table this revision creates takes its new enum type with it.
     for op in list(downgrade.ops):
-        if isinstance(op, DropTableOp) and op._reverse is not None:
-            for name in enum_names(op._reverse.columns):
+        if isinstance(op, DropTableOp) and reverse_of(op) is not None:
+            for name in enum_names(reverse_of(op).columns):
                 if name not in existing:
                     downgrade.ops.insert(
                         downgrade.ops.index(op) + 1, _execute(f"DROP TYPE IF EXISTS {quote(name)}")

@@ -12,19 +12,23 @@ line naming the file(s) and the problem instead.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from .errors import RevisionError
 
 if TYPE_CHECKING:
-    from alembic.script import Script, ScriptDirectory
+    from alembic.script import Script
 
 _MOVE_OUT = "fix the file, or move it out of the versions folder if it is not a revision"
 
 
-def checked(revisions: Iterable[Script], directory: ScriptDirectory) -> Iterator[Script]:
-    """Pass ``revisions`` through, then raise :class:`RevisionError` if they do not form a history."""
+def checked(revisions: Iterable[Script], locate: Callable[[str], str]) -> Iterator[Script]:
+    """Pass ``revisions`` through, then raise :class:`RevisionError` if they do not form a history.
+
+    ``locate`` names the file that declares a revision id, for a problem
+    found before Alembic made a Script of it.
+    """
     from alembic.script.revision import LoopDetected
     from alembic.util import CommandError
 
@@ -38,7 +42,7 @@ def checked(revisions: Iterable[Script], directory: ScriptDirectory) -> Iterator
         except CommandError as error:
             raise _unreadable(error) from None
         except LoopDetected as error:  # Alembic refuses a self-loop as it reads the file
-            raise _names_itself(error.revisions[0], _file_of(directory, error.revisions[0])) from None
+            raise _names_itself(error.revisions[0], locate(error.revisions[0])) from None
         earlier = by_id.get(script.revision)
         if earlier is not None:
             raise RevisionError(
@@ -97,18 +101,6 @@ def _names_itself(revision: str, where: str) -> RevisionError:
         f"{where}: revision {revision} names itself as its down_revision; "
         "set down_revision to the revision it follows (None for the first)."
     )
-
-
-def _file_of(directory: ScriptDirectory, revision: str) -> str:
-    """The file whose header declares ``revision`` (for errors raised before a Script exists)."""
-    from .revision_headers import read_header
-
-    for location in directory._version_locations:  # private: the folders Alembic reads
-        for path in sorted(location.glob("*.py")) if location.is_dir() else []:
-            header = read_header(path.read_bytes())
-            if header is not None and header.get("revision") == revision:
-                return _relative(str(path))
-    return f"the revision file of {revision}"
 
 
 def _downs(script: Script) -> tuple[str, ...]:

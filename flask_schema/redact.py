@@ -55,7 +55,7 @@ def _as_sqlalchemy_writes(password: str) -> str:
 def app_passwords() -> set[str]:
     """The passwords of the current app's database URLs; empty outside an app."""
     try:
-        from .extension import get_state
+        from .state import get_state
 
         engines = get_state().db.engines.values()
         return {str(engine.url.password) for engine in engines if engine.url.password}

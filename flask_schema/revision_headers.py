@@ -100,8 +100,22 @@ def use_headers(script: ScriptDirectory) -> ScriptDirectory:
     from .history_check import checked
 
     if not script.sourceless:
-        script.revision_map = RevisionMap(lambda: checked(load_revisions(script), script))
+        script.revision_map = RevisionMap(
+            lambda: checked(load_revisions(script), lambda revision: file_of(script, revision))
+        )
     return script
+
+
+def file_of(script: ScriptDirectory, revision: str) -> str:
+    """The file whose header declares ``revision`` (for errors raised before a Script exists)."""
+    from .alembic_private import version_locations
+
+    for location in version_locations(script):
+        for path in sorted(location.glob("*.py")) if location.is_dir() else []:
+            header = read_header(path.read_bytes())
+            if header is not None and header.get("revision") == revision:
+                return os.path.relpath(str(path))
+    return f"the revision file of {revision}"
 
 
 # -- loading ---------------------------------------------------------------------

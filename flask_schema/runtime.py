@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from . import compat
-from .extension import MigrateState, get_state
+from .state import MigrateState, get_state
 
 if TYPE_CHECKING:
     from alembic.config import Config

@@ -8,9 +8,10 @@ lock, no version table created.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
-from .errors import RevisionError
+from .alembic_private import upgrade_steps
+from .run.known import check_known
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -45,24 +46,6 @@ def _applied_ids(script: ScriptDirectory, label: str, current: tuple[str, ...]) 
     return {found.revision for found in script.iterate_revisions(current, "base")}
 
 
-def check_known(script: ScriptDirectory, label: str, current: tuple[str, ...]) -> None:
-    """Refuse a database whose current revision the migrations folder lacks."""
-    from alembic.script.revision import ResolutionError
-    from alembic.util import CommandError
-
-    for rev in current:
-        try:
-            known = script.get_revision(rev) is not None
-        except (ResolutionError, CommandError):
-            known = False
-        if not known:
-            raise RevisionError(
-                f"{label}: the database is at revision {rev}, which the migrations folder does "
-                "not have. Check out the code that wrote it, or run 'flask db stamp --purge REV' "
-                "with a revision you have if you know the schema matches it."
-            )
-
-
 def read_status(config: Config, script: ScriptDirectory) -> list[DatabaseStatus]:
     from .run.runlog import RunLog
 
@@ -89,7 +72,7 @@ def read_plan(config: Config, script: ScriptDirectory, revision: str) -> list[tu
     def visit(label: str, context: Any) -> None:
         current = tuple(context.get_current_heads())
         check_known(script, label, current)
-        steps = cast(Any, script)._upgrade_revs(revision, current)
+        steps = upgrade_steps(script, revision, current)
         found.append((label, [str(step) for step in steps]))
 
     _each_database(config, script, visit)

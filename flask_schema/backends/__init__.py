@@ -13,7 +13,7 @@ lock table), so an unknown database is never run unlocked in silence.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 from .base import Backend
@@ -21,34 +21,21 @@ from .base import Backend
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
-_REGISTRY: dict[str, type[Backend]] = {}
-_LOADED = False
-
-
-def register(*dialect_names: str) -> Callable[[type[Backend]], type[Backend]]:
-    """Class decorator: make a :class:`Backend` subclass the one for ``dialect_names``."""
-
-    def decorate(cls: type[Backend]) -> type[Backend]:
-        for name in dialect_names:
-            _REGISTRY[name] = cls
-        return cls
-
-    return decorate
-
-
-def _load() -> None:
-    global _LOADED
-    if not _LOADED:
-        # Importing the family modules registers them.
-        from . import mysql, postgresql, sqlite  # noqa: F401
-
-        _LOADED = True
+#: Dialect name to the module (beside this one) that serves it.
+FAMILIES = {"postgresql": "postgresql", "mysql": "mysql", "mariadb": "mysql", "sqlite": "sqlite"}
 
 
 def backend_for(dialect_name: str) -> Backend:
-    """The backend of ``dialect_name``; the generic one for a dialect no family claims."""
-    _load()
-    return _REGISTRY.get(dialect_name, Backend)(dialect_name)
+    """The backend of ``dialect_name``; the generic one for a dialect no family claims.
+
+    Each family module is imported when first asked for, so a command that
+    talks to one database never loads the others' code.
+    """
+    module = FAMILIES.get(dialect_name)
+    if module is None:
+        return Backend(dialect_name)
+    found: type[Backend] = import_module(f"{__name__}.{module}").BACKEND
+    return found(dialect_name)
 
 
 _CONNECT_TIMEOUT = "_flask_schema_connect_timeout"
@@ -93,8 +80,7 @@ def bound_connect_time(engine: Engine, seconds: float) -> None:
 
 def registered() -> dict[str, type[Backend]]:
     """The dialect names with a family module of their own (for docs and tests)."""
-    _load()
-    return dict(_REGISTRY)
+    return {name: import_module(f"{__name__}.{module}").BACKEND for name, module in FAMILIES.items()}
 
 
-__all__ = ["Backend", "backend_for", "bound_connect_time", "register", "registered"]
+__all__ = ["FAMILIES", "Backend", "backend_for", "bound_connect_time", "registered"]

@@ -61,6 +61,13 @@ class Backend:
         """
         return canonical_default(text)
 
+    #: Whether the database keeps enum types as named objects of their own.
+    named_enum_types = False
+
+    def database_identity(self, url: URL) -> tuple[Any, ...]:
+        """What tells two URLs reach the same database, whatever the driver, user or options."""
+        return (url.get_backend_name(), url.host, url.port, url.database)
+
     # -- the migration lock ------------------------------------------------------
 
     def lock(
@@ -130,7 +137,14 @@ class Backend:
     # -- backups -----------------------------------------------------------------
 
     #: The file extension of this family's backups; ``None``: no backups.
+    #: The file extension of this family's backups; ``None``: no backups.
     backup_extension: str | None = None
+
+    def write_backup(self, connection: Connection, database: str, partial: str, final: str) -> str:
+        """Write a consistent copy of the database to ``partial``; return the raw restore command."""
+        from ..errors import BackupError
+
+        raise BackupError(f"Cannot back up database '{database}': {self.dialect_name} is not supported.")
 
     def restore_backup(self, engine: Engine, path: str, database: str) -> None:
         """Replace ``engine``'s database with the backup at ``path`` (the lock is held)."""

@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import os
 import re
+import shlex
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from ..errors import LockTimeout
-from . import register
+from ..errors import BackupError, LockTimeout
 from .base import Backend, session_setting
 from .lock import MigrationLock, Notify, clock
 from .storage import SameStorage, booleans_as_numbers, canonical_default
+from .tools import dotted, find_tool, run_tool, tool_version, version_numbers
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Connection, Engine
+    from sqlalchemy.engine import URL, Connection, Engine
 
 # Statements that end the transaction and are permanent at once ("implicit commit").
 _IMPLICIT_COMMIT = re.compile(
@@ -83,11 +86,13 @@ class MariaDBLock(MigrationLock):
         return f"connection {connection_id} from {host}, connected since {clock(since)}"
 
 
-@register("mysql", "mariadb")
 class MySQLBackend(Backend):
     """MySQL and MariaDB: each DDL statement commits by itself."""
 
     families = ("mysql", "mariadb")
+
+    def write_backup(self, connection: Connection, database: str, partial: str, final: str) -> str:
+        return _dump(connection, database, partial, final)
 
     #: ``FLOAT`` alone is 4 bytes here, unlike on SQLite and PostgreSQL, so
     #: ``Float`` and ``Double`` stay different; ``FLOAT(p)`` above 24 is DOUBLE.
@@ -123,7 +128,7 @@ class MySQLBackend(Backend):
         import os
         import tempfile
 
-        from ..backup import find_tool, option_file, run_tool
+        from .tools import find_tool, run_tool
 
         tool = find_tool(database, ["mariadb", "mysql"], "the MariaDB or MySQL client tools", "restore")
         engine.dispose()
@@ -226,3 +231,88 @@ class MySQLBackend(Backend):
             "SET SESSION lock_wait_timeout = DEFAULT",
         ):
             yield
+
+
+# -- backups ------------------------------------------------------------------------
+
+
+def _dump(connection: Connection, database: str, partial: str, final: str) -> str:
+    """``mariadb-dump --single-transaction``; credentials in a 0600 option file."""
+    url = connection.engine.url
+    if not url.database:
+        raise BackupError(f"Cannot back up database '{database}': its URL names no database.")
+    tool = find_tool(database, ["mariadb-dump", "mysqldump"], "the MariaDB or MySQL client tools")
+    server = version_numbers(connection.dialect.server_version_info or ())
+    server_is_mariadb = bool(getattr(connection.dialect, "is_mariadb", False))
+    found = tool_version(tool)
+    tool_is_mariadb = found[-1:] == ("MariaDB",)
+    tool_numbers = version_numbers(found)
+    same_family = server_is_mariadb == tool_is_mariadb
+    if same_family and server and tool_numbers and tool_numbers[:2] < server[:2]:
+        raise BackupError(
+            f"Cannot back up database '{database}': {os.path.basename(tool)} "
+            f"{dotted(tool_numbers[:2])} cannot dump a "
+            f"{'MariaDB' if server_is_mariadb else 'MySQL'} {dotted(server[:2])} server; "
+            f"install its client tools {dotted(server[:2])} or newer."
+        )
+    descriptor, options_path = tempfile.mkstemp(prefix="flask-schema-", suffix=".cnf")
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+            file.write(option_file(url))
+        run_tool(
+            [
+                tool,
+                f"--defaults-extra-file={options_path}",
+                "--single-transaction",
+                "--add-drop-database",
+                f"--result-file={partial}",
+                "--databases",
+                url.database,
+            ],
+            dict(os.environ),
+            database,
+            url,
+        )
+    finally:
+        os.remove(options_path)
+    client = "mariadb" if os.path.basename(tool).startswith("mariadb") else "mysql"
+    restore = [client]
+    if url.host:
+        restore.append(f"--host={url.host}")
+    if url.port:
+        restore.append(f"--port={url.port}")
+    if url.query.get("unix_socket"):
+        restore.append(f"--socket={url.query['unix_socket']}")
+    if url.username:
+        restore.append(f"--user={url.username}")
+    if url.password:
+        restore.append("-p")  # asks for the password instead of showing it
+    # The dump drops and recreates the database, so the client needs none named.
+    return f"{shlex.join(restore)} < {shlex.quote(final)}"
+
+
+def option_file(url: URL) -> str:
+    """A ``[client]`` option file holding the connection settings of ``url``."""
+    lines = ["[client]"]
+    values = {
+        "host": url.host,
+        "port": url.port,
+        "user": url.username,
+        "password": url.password,
+        "socket": url.query.get("unix_socket"),
+    }
+    for name, value in values.items():
+        if value is not None and value != "":
+            lines.append(f"{name}={_option_value(str(value))}")
+    return "\n".join(lines) + "\n"
+
+
+def _option_value(value: str) -> str:
+    """Quote a value for an option file; the escapes are MySQL's own."""
+    for raw, escaped in (("\\", "\\\\"), ('"', '\\"'), ("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t")):
+        value = value.replace(raw, escaped)
+    return f'"{value}"'
+
+
+#: The backend :func:`flask_schema.backends.backend_for` finds in this module.
+BACKEND = MySQLBackend

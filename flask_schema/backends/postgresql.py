@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+import os
+import shlex
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from . import register
+from ..errors import BackupError
 from .base import Backend, ThrowawayDatabases, quote, session_setting, throwaway_name
 from .lock import MigrationLock, Notify, clock, holder_description
 from .storage import SameStorage, canonical_default, replace_outside_quotes
+from .tools import dotted, find_tool, run_tool, tool_version, version_numbers
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import URL, Connection, Engine
@@ -90,11 +93,15 @@ class PostgresLock(MigrationLock):
         return f"{where}, since {clock(since)}"
 
 
-@register("postgresql")
 class PostgresBackend(Backend):
     """PostgreSQL: DDL is transactional; locks are session advisory locks."""
 
     families = ("postgresql",)
+
+    named_enum_types = True
+
+    def write_backup(self, connection: Connection, database: str, partial: str, final: str) -> str:
+        return _dump(connection, database, partial, final)
 
     #: ``float(p)`` is ``real`` up to p=24 and ``double precision`` above
     #: (and without p); ``varchar`` without a length is ``text``.
@@ -147,7 +154,7 @@ class PostgresBackend(Backend):
         """
         from sqlalchemy import text
 
-        from ..backup import find_tool, pg_environment, run_tool
+        from .tools import find_tool, run_tool
 
         tool = find_tool(database, ["pg_restore"], "the PostgreSQL client tools", "restore")
         with engine.begin() as connection:
@@ -237,3 +244,81 @@ def _drop(connection: Connection, name: str) -> str:
     version = connection.dialect.server_version_info or (0,)
     force = " WITH (FORCE)" if version >= (13,) else ""
     return f"DROP DATABASE IF EXISTS {quote(connection, name)}{force}"
+
+
+# -- backups ------------------------------------------------------------------------
+
+
+_PG_QUERY_VARIABLES = {
+    "host": "PGHOST",
+    "port": "PGPORT",
+    "sslmode": "PGSSLMODE",
+    "sslrootcert": "PGSSLROOTCERT",
+    "sslcert": "PGSSLCERT",
+    "sslkey": "PGSSLKEY",
+    "connect_timeout": "PGCONNECT_TIMEOUT",
+    "options": "PGOPTIONS",
+    "service": "PGSERVICE",
+}
+
+
+def _dump(connection: Connection, database: str, partial: str, final: str) -> str:
+    """``pg_dump -Fc``; the password travels in ``PGPASSWORD``, not argv."""
+    url = connection.engine.url
+    tool = find_tool(database, ["pg_dump"], "the PostgreSQL client tools")
+    server = connection.dialect.server_version_info or ()
+    server_major = _pg_major(server)
+    found = tool_version(tool)
+    tool_major = _pg_major(found)
+    if server_major and tool_major and tool_major < server_major:
+        raise BackupError(
+            f"Cannot back up database '{database}': {os.path.basename(tool)} "
+            f"{dotted(tool_major)} cannot dump a PostgreSQL {dotted(server_major)} server; "
+            f"install pg_dump {dotted(server_major)} or newer."
+        )
+    env = pg_environment(url)
+    run_tool([tool, "--format=custom", "--no-password", f"--file={partial}"], env, database, url)
+    restore = ["pg_restore", "--clean", "--if-exists", "--create", "--exit-on-error"]
+    host = env.get("PGHOST")
+    if host:
+        restore.append(f"--host={host}")
+    if env.get("PGPORT"):
+        restore.append(f"--port={env['PGPORT']}")
+    if env.get("PGUSER"):
+        restore.append(f"--username={env['PGUSER']}")
+    # --create drops and recreates the database from a maintenance database.
+    restore += ["--dbname=postgres", final]
+    return shlex.join(restore)
+
+
+def pg_environment(url: URL) -> dict[str, str]:
+    env = dict(os.environ)
+    for key, variable in _PG_QUERY_VARIABLES.items():
+        value = url.query.get(key)
+        if isinstance(value, tuple):
+            value = value[-1] if value else None
+        if value:
+            env[variable] = str(value)
+    if url.host:
+        env["PGHOST"] = url.host
+    if url.port:
+        env["PGPORT"] = str(url.port)
+    if url.username:
+        env["PGUSER"] = url.username
+    if url.password is not None:
+        env["PGPASSWORD"] = str(url.password)
+    if url.database:
+        env["PGDATABASE"] = url.database
+    return env
+
+
+def _pg_major(version: Sequence[Any]) -> tuple[int, ...]:
+    """PostgreSQL's major version: ``15`` since 10, ``9.6`` before."""
+    numbers = version_numbers(version)
+    if not numbers:
+        return ()
+    return numbers[:1] if numbers[0] >= 10 else numbers[:2]
+
+
+#: The backend :func:`flask_schema.backends.backend_for` finds in this module.
+BACKEND = PostgresBackend

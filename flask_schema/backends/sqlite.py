@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime
 import logging
 import os
+import shlex
 import shutil
 import sqlite3
 from collections.abc import Iterator
@@ -31,8 +32,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from .. import compat
-from ..errors import DatabaseError
-from . import register
+from ..errors import BackupError, DatabaseError
 from .base import Backend, ThrowawayDatabases, throwaway_name
 from .lock import MigrationLock, Notify, holder_description
 from .storage import SameStorage, booleans_as_numbers, canonical_default
@@ -116,11 +116,13 @@ class FileLock(MigrationLock):
             return None
 
 
-@register("sqlite")
 class SQLiteBackend(Backend):
     """SQLite: one writer at a time, DDL transactional once the driver lets us."""
 
     families = ("sqlite",)
+
+    def write_backup(self, connection: Connection, database: str, partial: str, final: str) -> str:
+        return _dump(connection, database, partial, final)
 
     #: SQLite stores a value by the column's affinity, not its declared name
     #: (sqlite.org/datatype3.html), and SQLAlchemy writes dates as ISO text.
@@ -166,6 +168,13 @@ class SQLiteBackend(Backend):
         return super().lock(engine, version_table, version_table_schema, timeout, notify, method, lease)
 
     closes_idle_connections = False
+
+    def database_identity(self, url: URL) -> tuple[Any, ...]:
+        database = url.database or ""
+        if not database or database == ":memory:" or url.query.get("mode") == "memory":
+            return ("sqlite", ":memory:")
+        return ("sqlite", os.path.abspath(database))
+
     # SQLite has almost no ALTER TABLE; batch mode rebuilds the table.
     alters_by_rebuilding = True
 
@@ -418,3 +427,36 @@ def _unlock_file(file: Any) -> None:
     import fcntl
 
     fcntl.flock(file.fileno(), fcntl.LOCK_UN)
+
+
+# -- backups ------------------------------------------------------------------------
+
+
+def _dump(connection: Connection, database: str, partial: str, final: str) -> str:
+    """Copy through SQLite's online backup API: consistent even during writes."""
+    import sqlite3
+    from urllib.parse import quote
+
+    source_path = connection.engine.url.database
+    if not source_path or source_path == ":memory:" or source_path.startswith("file::memory:"):
+        raise BackupError(f"Cannot back up database '{database}': it is an in-memory database.")
+    source_path = os.path.abspath(source_path)
+    source = sqlite3.connect(f"file:{quote(source_path)}?mode=ro", uri=True, timeout=30)
+    try:
+        target = sqlite3.connect(partial)
+        try:
+            source.backup(target)
+        finally:
+            target.close()
+    except sqlite3.Error as error:
+        raise BackupError(f"Backing up database '{database}' failed: {error}") from error
+    finally:
+        source.close()
+    return shlex.join(["cp", final, source_path])
+
+
+#: libpq variables for the URL query keys people put in PostgreSQL URLs.
+
+
+#: The backend :func:`flask_schema.backends.backend_for` finds in this module.
+BACKEND = SQLiteBackend

@@ -34,6 +34,7 @@ from ..errors import (
     RevisionError,
     sentence,
 )
+from .known import check_known
 from .report import direction_of, first_line, path_of, plural, revision_of, where_in
 from .request import DatabaseResult, RunRequest, StepReport
 from .runlog import Entry, RunLog
@@ -207,8 +208,6 @@ class DatabaseRun:
         This runs before Alembic's loop, which may create the version table
         (on MariaDB, for good) before the first step.
         """
-        from ..status_report import check_known
-
         if self.request.backup is None or self.request.command not in {"upgrade", "downgrade"}:
             return
         assert self.context is not None
@@ -231,8 +230,6 @@ class DatabaseRun:
 
     def steps(self, heads: tuple[str, ...]) -> Iterator[Any]:
         """The steps Alembic takes, with the checks and reports around each one."""
-        from ..status_report import check_known
-
         self.result.heads = tuple(heads)
         command = self.request.command
         if command == "read":

@@ -260,7 +260,7 @@ def _bind_key_of(engine: Engine) -> Any:
     build an engine from the same URL, so a match by URL counts too. A
     database the app does not know is named by its URL, without password.
     """
-    from ..extension import get_state
+    from ..state import get_state
 
     engines = compat.engines(get_state().db)
     for key, candidate in engines.items():
@@ -279,13 +279,10 @@ def _same_database(first: Any, second: Any) -> bool:
     MySQL), so an ``env.py`` that builds its engine from the configured URL
     has a URL that differs from the app engine's only in those.
     """
-    import os
+    from ..backends import backend_for
 
     def place(url: Any) -> tuple[Any, ...]:
-        database = url.database
-        if url.get_backend_name() == "sqlite" and database:
-            database = os.path.abspath(database)
-        return (url.get_backend_name(), url.host, url.port, url.username, database)
+        return (url.username, *backend_for(url.get_backend_name()).database_identity(url))
 
     return place(first) == place(second)
 

@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ..alembic_private import all_down_revisions
 from ..api import describe_diff
 from ..errors import ChangesDetected, FlaskSchemaError
 from .runner import MigrationRunner
@@ -128,7 +129,7 @@ def _first_pending(runner: MigrationRunner, revisions: Sequence[Script]) -> Scri
         if rev in applied or rev not in by_id:
             continue
         applied.add(rev)
-        todo.extend(by_id[rev]._all_down_revisions)
+        todo.extend(all_down_revisions(by_id[rev]))
     return next((script for script in revisions if script.revision not in applied), None)
 
 

@@ -18,7 +18,6 @@ database is refused and fails the run, naming the URL.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Iterator, MutableMapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -31,7 +30,7 @@ from ..backends import backend_for
 from ..backends.base import ADMIN_OPTION
 from ..compat import require_engine_mapping
 from ..errors import IsolationBreach
-from ..extension import get_state
+from ..state import get_state
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import URL, Connection, Engine
@@ -207,12 +206,7 @@ def _as_text(value: Any) -> str:
 
 def database_identity(url: URL) -> tuple[Any, ...]:
     """What tells two URLs reach the same database, whatever the driver or the options."""
-    if url.get_backend_name() == "sqlite":
-        database = url.database or ""
-        if not database or database == ":memory:" or url.query.get("mode") == "memory":
-            return ("sqlite", ":memory:")
-        return ("sqlite", os.path.abspath(database))
-    return (url.get_backend_name(), url.host, url.port, url.database)
+    return backend_for(url.get_backend_name()).database_identity(url)
 
 
 class IsolationGuard:

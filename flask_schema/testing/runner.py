@@ -16,9 +16,9 @@ from flask import Flask
 
 from .. import api
 from ..errors import MultipleHeadsError
-from ..extension import get_state
 from ..revision_headers import reuse_script_directories
 from ..runtime import bind_keys
+from ..state import get_state
 from .database import IsolationGuard, bind_label
 from .schema import Snapshot, snapshot
 
