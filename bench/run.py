@@ -56,6 +56,11 @@ import app
 with app.app.app_context():
     app.db.create_all()
 """
+DROP_ALL = """\
+import app
+with app.app.app_context():
+    app.db.drop_all()
+"""
 REFLECT = """\
 import app, sqlalchemy as sa
 with app.app.app_context(), app.db.engine.connect() as c:
@@ -355,6 +360,34 @@ def chain_upgrade(ws: Workspace, revisions: int) -> Plan:
     return plan
 
 
+def chain_downgrade(ws: Workspace, revisions: int) -> Plan:
+    """``downgrade base`` from head through ``revisions`` revisions of one table each."""
+    name = f"downgrade-{revisions}-revisions"
+    projects = tools_projects(ws, name, revisions, generate.table_per_revision(revisions))
+    floor = ws.project(name, "floor", revisions, [])
+    plan = Plan()
+
+    def at_head(project: Project) -> Callable[[], None]:
+        def before() -> None:
+            project.database.reset()
+            project.setup("upgrade")
+
+        return before
+
+    def all_created() -> None:
+        floor.database.reset()
+        run_checked([sys.executable, "-c", CREATE_ALL], floor.folder, floor.env)
+
+    for tool, project in projects.items():
+        plan.commands[tool] = project.db("downgrade", "base", before=at_head(project))
+    plan.commands["import app + drop_all"] = floor.python(DROP_ALL, before=all_created)
+    plan.rows.append(
+        ("downgrade (head to base)", "flask_schema", "flask_migrate", "import app + drop_all",
+         "import app + drop_all")
+    )
+    return plan
+
+
 def autogenerate(ws: Workspace, tables: int, commands: Sequence[str]) -> Plan:
     """``check`` / ``migrate`` with ``tables`` tables that match the models exactly."""
     name = f"autogenerate-{tables}-tables"
@@ -455,7 +488,7 @@ SIZES = {
                   history_commands=["current", "heads", "upgrade"], repetitions=1),
 }
 
-SCENARIOS = ("import", "noop", "chain", "autogenerate", "history")
+SCENARIOS = ("import", "noop", "chain", "downgrade", "autogenerate", "history")
 
 
 def run(mode: str, backend: str, only: Sequence[str], repetitions: int | None) -> list[Row]:
@@ -472,6 +505,10 @@ def run(mode: str, backend: str, only: Sequence[str], repetitions: int | None) -
             steps.append(("chain", lambda count=count: measure(
                 chain_upgrade(ws, count), max(1, reps - 2) if count >= 1000 else reps,
                 f"chain of {count} revisions")))
+        for count in sizes["chain"]:  # type: ignore[attr-defined]
+            steps.append(("downgrade", lambda count=count: measure(
+                chain_downgrade(ws, count), max(1, reps - 2) if count >= 1000 else reps,
+                f"downgrade of {count} revisions")))
         for count in sizes["tables"]:  # type: ignore[attr-defined]
             steps.append(("autogenerate", lambda count=count: measure(
                 autogenerate(ws, count, sizes["autogen"]), reps, f"{count} unchanged tables")))  # type: ignore[arg-type]
@@ -598,11 +635,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--only", action="append", choices=SCENARIOS, default=[],
                         help="run only this scenario (repeatable)")
     parser.add_argument("--repetitions", type=int, default=None)
+    parser.add_argument("--chain", type=int, action="append", default=[],
+                        help="history length(s) for the chain and downgrade scenarios")
     parser.add_argument("--output", type=Path, default=None,
                         help="also write the report (Markdown) to this file")
     parser.add_argument("--json", type=Path, default=None, help="also write raw samples as JSON")
     args = parser.parse_args(argv)
     mode_name = args.mode or "full"
+    if args.chain:
+        SIZES[mode_name] = {**SIZES[mode_name], "chain": args.chain}
     rows = run(mode_name, args.backend, args.only, args.repetitions)
     text = report(rows, mode_name, args.backend, args.repetitions)
     print(text)

@@ -826,13 +826,18 @@ def status(directory: str | None = None) -> list[Any]:
         return read_status(config, _script_directory(config))
 
 
-def plan(directory: str | None = None, revision: str = "head") -> list[tuple[str, list[str]]]:
-    """The steps ``upgrade`` to ``revision`` would run, per database, without running them."""
+def plan(
+    directory: str | None = None, revision: str = "head", downgrade: bool = False
+) -> list[tuple[str, list[str]]]:
+    """The steps ``upgrade`` (or, with ``downgrade``, ``downgrade``) to ``revision`` would run.
+
+    Per database, read without changing anything.
+    """
     from .status_report import read_plan
 
     config = _existing_config(directory)
     with translate_errors():
-        return read_plan(config, _script_directory(config), revision)
+        return read_plan(config, _script_directory(config), revision, downgrade=downgrade)
 
 
 def sql(directory: str | None = None, revision: str = "head") -> str:

@@ -433,6 +433,7 @@ def upgrade(
 @backup_option
 @_lock_options
 @_data_loss_options
+@click.option("--plan", is_flag=True, help="Show the steps it would run, and run nothing")
 @click.argument("revision", default="-1")
 @reports_errors
 def downgrade(
@@ -446,8 +447,12 @@ def downgrade(
     lock_timeout: float | None,
     allow_data_loss: bool | None,
     no_input: bool,
+    plan: bool,
 ) -> None:
     """Revert to a previous version."""
+    if plan:
+        _echo_plan(api.plan(_directory(directory), revision, downgrade=True))
+        return
     result = api.downgrade(
         _directory(directory),
         revision,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .alembic_private import upgrade_steps
+from .alembic_private import downgrade_steps, upgrade_steps
 from .run.known import check_known
 
 if TYPE_CHECKING:
@@ -66,13 +66,16 @@ def read_status(config: Config, script: ScriptDirectory) -> list[DatabaseStatus]
     return found
 
 
-def read_plan(config: Config, script: ScriptDirectory, revision: str) -> list[tuple[str, list[str]]]:
+def read_plan(
+    config: Config, script: ScriptDirectory, revision: str, downgrade: bool = False
+) -> list[tuple[str, list[str]]]:
     found: list[tuple[str, list[str]]] = []
+    steps_to = downgrade_steps if downgrade else upgrade_steps
 
     def visit(label: str, context: Any) -> None:
         current = tuple(context.get_current_heads())
         check_known(script, label, current)
-        steps = upgrade_steps(script, revision, current)
+        steps = steps_to(script, revision, current)
         found.append((label, [str(step) for step in steps]))
 
     _each_database(config, script, visit)

@@ -116,6 +116,9 @@ def test_status_plan_and_sql_change_nothing(project: Project) -> None:
     assert plan.stdout.splitlines() == [
         "default: upgrade r1 -> r2, r2", "default: upgrade r2 -> r3, r3"
     ]
+    back = project.db("downgrade", "--plan", "base")
+    assert back.stdout.splitlines() == ["default: downgrade r1 -> , r1"]
+    assert project.version() == {"r1"}
     sql = project.db("sql", "r2").stdout
     assert "CREATE TABLE b" in sql and "CREATE TABLE c" not in sql
     assert project.version() == {"r1"} and "b" not in project.tables()
