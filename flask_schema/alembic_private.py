@@ -24,6 +24,9 @@ private name                                   why
 ``Script._db_current_indicator``               mark current revisions in ``history -i`` output
 ``MigrateOperation._reverse``                  whether autogenerate kept the dropped table's
                                                definition (for reversible drops)
+``DefaultImpl.memo``                           which named types (PostgreSQL enums) a migration
+                                               context already created; cleared between the
+                                               moves of one walk, as a new command would start
 ``Script._all_down_revisions``                 a revision's parents and dependencies, for the
                                                toolkit's walk of the history
 =============================================  ===================================================
@@ -107,3 +110,8 @@ def reverse_of(operation: Any) -> Any:
 def all_down_revisions(revision: Script) -> tuple[str, ...]:
     """The revisions ``revision`` follows, its dependencies included."""
     return tuple(revision._all_down_revisions)
+
+
+def forget_created_types(context: MigrationContext) -> None:
+    """Start afresh the context's record of the named types it created."""
+    context.impl.memo.clear()

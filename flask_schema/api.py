@@ -904,3 +904,25 @@ def upgrade_env(directory: str | None = None, force: bool = False, dry_run: bool
     if plan is not None and not dry_run:
         replace(plan, TEMPLATES_DIR, force)
     return plan
+
+
+def walk(
+    directory: str | None,
+    moves: Sequence[tuple[str, str]],
+    after_move: Callable[[int], None] | None = None,
+    lock: bool | None = None,
+) -> Heads:
+    """Run several upgrades and downgrades (``("upgrade", "r2")``, ...) in one run of ``env.py``.
+
+    ``after_move`` is called with each move's index once its steps are
+    committed, so a caller can look at the database between moves. The
+    pytest toolkit's history checks use it: one connection and one
+    migration context for the whole walk. Returns the revisions current at
+    the end.
+    """
+    from .run.request import RunRequest
+
+    config = _existing_config(directory)
+    request = RunRequest("walk", moves=tuple(moves), after_move=after_move, lock=lock)
+    with translate_errors():
+        return _run(config, request).heads

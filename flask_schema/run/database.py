@@ -244,6 +244,9 @@ class DatabaseRun:
         if command == "resolve":
             yield from self._resolve(heads)
             return
+        if command == "walk":
+            yield from self._walk(heads)
+            return
         check_known(self.script, self.label, heads)
         if command in {"upgrade", "downgrade"}:
             self._refuse_half_applied()
@@ -266,6 +269,30 @@ class DatabaseRun:
             self._begin(step)
             yield step
             self._end(step, position)
+
+    def _walk(self, heads: tuple[str, ...]) -> Iterator[Any]:
+        """Several moves up and down the history in one run (the pytest toolkit's walk).
+
+        One ``env.py`` run and one connection instead of a command per move.
+        Each move starts as a command of its own would, with Alembic's memo
+        of the named types it already created cleared.
+        """
+        assert self.context is not None
+        check_known(self.script, self.label, heads)
+        for index, (direction, target) in enumerate(self.request.moves):
+            alembic_private.forget_created_types(self.context)
+            if direction == "upgrade":
+                planned = alembic_private.upgrade_steps(self.script, target, heads)
+            else:
+                planned = alembic_private.downgrade_steps(self.script, target, heads)
+            for step in planned:
+                self._check_lock(f"before {step}")
+                self._begin(step)
+                yield step
+                self._end(step, 0)
+            heads = self.result.heads
+            if self.request.after_move is not None:
+                self.request.after_move(index)
 
     def _planned(self, heads: tuple[str, ...]) -> list[Any]:
         command, target = self.request.command, self.request.target

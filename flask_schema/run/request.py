@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from ..backup import BackupRequest
 
 #: The commands the run knows, and what each does to the version table.
-COMMANDS = ("upgrade", "downgrade", "stamp", "ensure_version", "resolve", "read")
+COMMANDS = ("upgrade", "downgrade", "stamp", "ensure_version", "resolve", "read", "walk")
 
 
 @dataclass
@@ -48,6 +48,10 @@ class RunRequest:
     allow_data_loss: bool | None = None
     #: Asked (with the question) before a drop that discards data; ``None`` goes ahead.
     confirm_drop: Callable[[str], bool] | None = None
+    #: For ``walk``: the moves, each ("upgrade" or "downgrade", target), run in one go.
+    moves: tuple[tuple[str, str], ...] = ()
+    #: For ``walk``: called with the index of each move once it is done (and committed).
+    after_move: Callable[[int], None] | None = None
 
     @property
     def changes_database(self) -> bool:

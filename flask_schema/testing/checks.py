@@ -247,35 +247,51 @@ def walk_history(runner: MigrationRunner, compare_schema: bool, exact: bool) -> 
     linear = _is_linear(revisions)
     walk = Walk(compared=compare_schema)
     known = runner.schema() if compare_schema else {}
+    moves: list[tuple[str, str]] = []
     for script in revisions:
         parent = _parent(script, linear)
-        steps = [("upgrade", script.revision), ("downgrade", parent), ("upgrade", script.revision)]
-        named: set[str] = set()
-        for index, (name, target) in enumerate(steps):
-            with runner.recorded_statements() as statements:
-                try:
-                    (runner.upgrade if name == "upgrade" else runner.downgrade)(target)
-                except Exception as error:  # a revision's own code may raise anything
-                    walk.failure = StepFailure(script, index, steps, describe_error(error, revisions))
-                    walk.tracked = None
-                    return walk
-            if not compare_schema:
-                continue
-            named |= names_in(statements)
-            if index == 1 and walk.leftover is None:
-                tables = None if exact else touched_tables(known, named)
-                after = runner.schema(tables)
-                before = known if tables is None else restrict(known, tables)
-                diff = compare(before, after)
-                if diff:
-                    walk.leftover = Leftover(script, parent, diff)
-                walk.compared_count += 1
-            if index == 2:
-                if exact:
-                    known = runner.schema()
-                else:
-                    tables = touched_tables(known, named)
-                    known = update(known, runner.schema(tables), tables)
+        moves += [("upgrade", script.revision), ("downgrade", parent), ("upgrade", script.revision)]
+    done = 0
+    named: set[str] = set()
+
+    def after_move(position: int) -> None:
+        """Look at the database after each move, as the walk goes."""
+        nonlocal done, known, named
+        script, index = revisions[position // 3], position % 3
+        batch = list(statements)
+        statements.clear()
+        done = position + 1
+        if not compare_schema:
+            return
+        if index == 0:
+            named = set()
+        named |= names_in(batch)
+        if index == 1 and walk.leftover is None:
+            tables = None if exact else touched_tables(known, named)
+            after = runner.schema(tables)
+            before = known if tables is None else restrict(known, tables)
+            diff = compare(before, after)
+            if diff:
+                walk.leftover = Leftover(script, _parent(script, linear), diff)
+            walk.compared_count += 1
+        if index == 2:
+            if exact:
+                known = runner.schema()
+            else:
+                tables = touched_tables(known, named)
+                known = update(known, runner.schema(tables), tables)
+        statements.clear()  # the reads above are ours, not the next step's
+
+    with runner.recorded_statements() as statements:
+        try:
+            runner.walk(moves, after_move)
+        except Exception as error:  # a revision's own code may raise anything
+            first = done // 3 * 3
+            walk.failure = StepFailure(
+                revisions[done // 3], done % 3, moves[first : first + 3], describe_error(error, revisions)
+            )
+            walk.tracked = None
+            return walk
     walk.tracked = known if compare_schema and walk.leftover is None else None
     return walk
 

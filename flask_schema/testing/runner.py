@@ -8,7 +8,7 @@ look at the database, run inside the app's context so a test needs none.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, cast
 
@@ -16,6 +16,7 @@ from flask import Flask
 
 from .. import api
 from ..errors import MultipleHeadsError
+from ..internal_tables import lock_table, runlog_table
 from ..revision_headers import reuse_script_directories
 from ..runtime import bind_keys
 from ..state import get_state
@@ -117,6 +118,11 @@ class MigrationRunner:
         with self.app_context():
             return cast(api.Heads, api.upgrade(self.directory, revision, backup=False, lock=self.lock))
 
+    def walk(self, moves: Sequence[tuple[str, str]], after_move: Callable[[int], None]) -> api.Heads:
+        """Run ``moves`` in one run of ``env.py``, calling ``after_move(index)`` after each."""
+        with self.app_context():
+            return api.walk(self.directory, moves, after_move, lock=self.lock)
+
     def downgrade(self, revision: str = "base") -> api.Heads:
         """Run ``flask db downgrade REVISION``; return the revisions now current per bind."""
         with self.app_context():
@@ -180,11 +186,12 @@ class MigrationRunner:
             return [dict(row) for row in connection.execute(query).mappings()]
 
     def schema(self, tables: set[str] | None = None) -> Snapshot:
-        """The schema of every database, without the version table.
+        """The schema of every database, without the version table and our own tables beside it.
 
         With ``tables``, only those are read in detail (every table is listed).
         """
-        exclude = {self.version_table()}
+        version_table = self.version_table()
+        exclude = {version_table, runlog_table(version_table), lock_table(version_table)}
         found: Snapshot = {}
         keys = self.bind_keys()
         for key in keys:
