@@ -88,6 +88,8 @@ class DatabaseRun:
         #: Steps that ran to the end but are not committed yet.
         self.uncommitted: list[Any] = []
         self.total = 0
+        #: The commit that ended the last step checked the lock (so the next step need not).
+        self.checked_at_commit = False
         #: For ``resolve``: the run log entry that was settled.
         self.resolved: Entry | None = None
         #: The run log lives on the migration connection and is only read (see _open_runlog).
@@ -265,7 +267,7 @@ class DatabaseRun:
                 ", ".join(heads) or "base",
             )
         for position, step in enumerate(planned, start=1):
-            self._check_lock(f"before {step}")
+            self._check_lock_before(step)
             self._begin(step)
             yield step
             self._end(step, position)
@@ -286,7 +288,7 @@ class DatabaseRun:
             else:
                 planned = alembic_private.downgrade_steps(self.script, target, heads)
             for step in planned:
-                self._check_lock(f"before {step}")
+                self._check_lock_before(step)
                 self._begin(step)
                 yield step
                 self._end(step, 0)
@@ -349,6 +351,12 @@ class DatabaseRun:
 
     # -- the lock ----------------------------------------------------------------
 
+    def _check_lock_before(self, step: Any) -> None:
+        """Check the lock before a step, unless the commit just before it was checked."""
+        if not self.checked_at_commit:
+            self._check_lock(f"before {step}")
+        self.checked_at_commit = False
+
     def _check_lock(self, moment: str) -> None:
         if self.lock is None or self.lock.still_held():
             return
@@ -399,6 +407,7 @@ class DatabaseRun:
         if self.step is not None or self.uncommitted:
             # The commit that makes finished steps permanent.
             self._check_lock("before committing")
+            self.checked_at_commit = True
             self.uncommitted = []
 
     # -- after a failure ---------------------------------------------------------
