@@ -128,7 +128,8 @@ def _table_columns(connection: Connection, table: str, schema: str | None) -> se
 def _count_rows(connection: Connection, operation: Any) -> str | None:
     import sqlalchemy as sa
 
-    if _table_columns(connection, operation.table_name, operation.schema) is None:
+    # Only whether it exists: reflecting its columns would cost a query per drop.
+    if not sa.inspect(connection).has_table(operation.table_name, schema=operation.schema):
         return None
     table = sa.table(operation.table_name, schema=operation.schema)
     rows = connection.execute(sa.select(sa.func.count()).select_from(table)).scalar() or 0

@@ -85,22 +85,26 @@ class Backend:
         ``None`` only where no other process can reach the database (an
         in-memory SQLite database).
         """
+        if self.can_vanish(engine):
+            return None  # an in-memory database is this process's alone
         name = lock_name(version_table, version_table_schema)
         if method == "native":
             found = self.native_lock(engine, name, version_table, version_table_schema, timeout, notify)
             if found is not NotImplemented:
                 return found
+        table = lock_table_name(version_table)
+        return self.on_own_connection(
+            engine,
+            lambda connection: TableLock(
+                connection, name, table, version_table_schema, timeout, notify, lease
+            ),
+        )
+
+    def on_own_connection(self, engine: Engine, make: Callable[[Connection], MigrationLock]) -> MigrationLock:
+        """A lock made by ``make`` on a connection of its own, closed again if ``make`` fails."""
         connection = self.lock_connection(engine)
         try:
-            return TableLock(
-                connection,
-                name,
-                lock_table_name(version_table),
-                version_table_schema,
-                timeout,
-                notify,
-                lease,
-            )
+            return make(connection)
         except BaseException:
             connection.close()
             raise

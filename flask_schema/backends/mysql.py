@@ -114,12 +114,9 @@ class MySQLBackend(Backend):
         timeout: float,
         notify: Notify,
     ) -> MigrationLock | None:
-        connection = self.lock_connection(engine)
-        try:
-            return MariaDBLock(connection, name, timeout, notify)
-        except BaseException:
-            connection.close()
-            raise
+        return self.on_own_connection(
+            engine, lambda connection: MariaDBLock(connection, name, timeout, notify)
+        )
 
     backup_extension = "sql"
 

@@ -134,14 +134,13 @@ class PostgresBackend(Backend):
     ) -> MigrationLock | None:
         from sqlalchemy import text
 
-        connection = self.lock_connection(engine)
-        try:
+        def make(connection: Connection) -> MigrationLock:
+            # Waiters name the holder by its application_name.
             label = f"flask_schema {holder_description()}"[:63]
             connection.execute(text("SELECT set_config('application_name', :name, false)"), {"name": label})
             return PostgresLock(connection, name, timeout, notify)
-        except BaseException:
-            connection.close()
-            raise
+
+        return self.on_own_connection(engine, make)
 
     backup_extension = "dump"
 

@@ -153,22 +153,6 @@ class SQLiteBackend(Backend):
         table = f"{version_table_schema}.{version_table}" if version_table_schema else version_table
         return FileLock(path, table, timeout, notify)
 
-    def lock(
-        self,
-        engine: Engine,
-        version_table: str,
-        version_table_schema: str | None,
-        timeout: float,
-        notify: Notify,
-        method: str = "native",
-        lease: float = 30.0,
-    ) -> MigrationLock | None:
-        if sqlite_path(engine) is None:
-            return None  # an in-memory database is this process's alone
-        return super().lock(engine, version_table, version_table_schema, timeout, notify, method, lease)
-
-    closes_idle_connections = False
-
     def database_identity(self, url: URL) -> tuple[Any, ...]:
         database = url.database or ""
         if not database or database == ":memory:" or url.query.get("mode") == "memory":
