@@ -48,6 +48,9 @@ class RunRequest:
     allow_data_loss: bool | None = None
     #: Asked (with the question) before a drop that discards data; ``None`` goes ahead.
     confirm_drop: Callable[[str], bool] | None = None
+    #: For ``upgrade``: ``"pre"`` holds back post-deploy revisions (see
+    #: :mod:`flask_schema.phases`); ``"post"`` or ``None`` applies everything.
+    phase: str | None = None
 
     @property
     def changes_database(self) -> bool:
@@ -92,6 +95,8 @@ class DatabaseResult:
     steps: list[StepReport] = field(default_factory=list)
     #: Seconds this run waited for another holder of the lock.
     waited: float = 0.0
+    #: Pending revisions an ``upgrade --phase pre`` left for the post phase.
+    held_back: tuple[str, ...] = ()
 
 
 @dataclass
