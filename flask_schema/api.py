@@ -799,7 +799,29 @@ def lint(
             chosen = pending(script, _read_current(config, script))
     dialects = backends_of(get_state().db) if backend is None else backend
     paths = [rev.path for rev in chosen]
-    return chosen, lint_files(paths, dialects, shared_new_tables=not all_revisions and revisions is None)
+    pending_only = not all_revisions and revisions is None
+    findings = lint_files(paths, dialects, shared_new_tables=pending_only)
+    if pending_only:
+        findings += _phase_order_findings(chosen)
+    return chosen, findings
+
+
+def _phase_order_findings(chosen: Sequence[Script]) -> list[Any]:
+    """The ``pre-after-post`` findings of the pending revisions (oldest first)."""
+    from .lint.phases import Pending, order_findings
+    from .phases import as_tuple, phase_of
+
+    return order_findings(
+        [
+            Pending(
+                rev.path,
+                rev.revision,
+                frozenset(as_tuple(rev.down_revision) + as_tuple(rev.dependencies)),
+                phase_of(rev),
+            )
+            for rev in chosen
+        ]
+    )
 
 
 def migrate_dry_run(directory: str | None = None, **options: Any) -> str | None:

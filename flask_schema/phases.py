@@ -85,10 +85,10 @@ def held_back(steps: Sequence[Any]) -> tuple[list[Any], list[Any]]:
 
 
 def _parents_of(revision: Any) -> set[str]:
-    return set(_as_tuple(revision.down_revision) + _as_tuple(revision.dependencies))
+    return set(as_tuple(revision.down_revision) + as_tuple(revision.dependencies))
 
 
-def _as_tuple(value: str | Iterable[str] | None) -> tuple[str, ...]:
+def as_tuple(value: str | Iterable[str] | None) -> tuple[str, ...]:
     if value is None:
         return ()
     if isinstance(value, str):
