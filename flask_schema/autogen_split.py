@@ -113,7 +113,12 @@ def _partition(context: MigrationContext, upgrade: Ops, downgrade: Ops) -> _Part
     from alembic.operations.ops import DropTableOp, ModifyTableOps
 
     parts = _Parts()
+    moved = False  # whether the op before went to the post revision
     for op in upgrade:
+        if moved and _drops_what_came_before(op):
+            parts.post_up.append(op)  # DROP TYPE after the last table using it (enums.py)
+            continue
+        moved = isinstance(op, DropTableOp)
         if isinstance(op, DropTableOp):
             parts.post_up.append(op)
             found = _counterparts(downgrade, partial(_is_create_of, table=op.table_name, schema=op.schema))
@@ -127,6 +132,13 @@ def _partition(context: MigrationContext, upgrade: Ops, downgrade: Ops) -> _Part
         else:
             parts.pre_up.append(op)
     return parts
+
+
+def _drops_what_came_before(op: Any) -> bool:
+    """SQL that the review put after a drop to drop what only that drop used."""
+    from alembic.operations.ops import ExecuteSQLOp
+
+    return isinstance(op, ExecuteSQLOp) and str(op.sqltext).lstrip().upper().startswith("DROP ")
 
 
 def _split_table(context: MigrationContext, table_ops: Any, downgrade: Ops, parts: _Parts) -> tuple[Ops, Ops]:

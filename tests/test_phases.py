@@ -193,7 +193,7 @@ def test_branches_run_their_pre_revisions(sqlite_project: Project) -> None:
     project.db("init")
     write_revisions(project, HISTORY)
     write_revisions(
-        project, {"x9": (None, "pre", "op.create_table('other', sa.Column('id', sa.Integer, primary_key=True))")}
+        project, {"x9": (None, "pre", "op.create_table('other', sa.Column('id', sa.Integer))")}
     )
     project.db("upgrade", "heads", "--phase", "pre")
     assert project.version() == {"a1", "x9"}

@@ -99,7 +99,9 @@ def test_renames_keep_data(project: Project) -> None:
     project.write_app(V2)
     shown = run_on_terminal(
         # One revision (--no-split): the two-phase split of a rename is tests/test_phases.py's.
-        project, ["db", "migrate", "-m", "rename", "--no-split"], {"person.name to": "y", "person.age to": "n"}
+        project,
+        ["db", "migrate", "-m", "rename", "--no-split"],
+        {"person.name to": "y", "person.age to": "n"},
     )
     assert "Did you rename person.name to person.full_name? [y/N]" in shown
     assert "Did you rename person.age to person.years? [y/N]" in shown

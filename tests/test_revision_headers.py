@@ -182,7 +182,8 @@ def test_cache_follows_file_changes(tmp_path: Path, writes_bytecode: None) -> No
     # A damaged cache is ignored and rewritten.
     (tmp_path / "versions" / "__pycache__" / CACHE_NAME).write_text("{not json")
     assert describe(use_headers(ScriptDirectory(str(tmp_path)))) == describe(ScriptDirectory(str(tmp_path)))
-    assert json.loads((tmp_path / "versions" / "__pycache__" / CACHE_NAME).read_text())["format"] == CACHE_FORMAT
+    stored = json.loads((tmp_path / "versions" / "__pycache__" / CACHE_NAME).read_text())
+    assert stored["format"] == CACHE_FORMAT
     assert not [p for p in (tmp_path / "versions" / "__pycache__").iterdir() if p.name.startswith(".")]
 
 
