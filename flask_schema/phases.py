@@ -107,8 +107,8 @@ def describe_held_back(label: str, waiting: Sequence[Any]) -> str:
     count = len(waiting)
     return (
         f"Held back {count} revision{'s' if count != 1 else ''} of {label} for the post-deploy "
-        f"phase: {', '.join(names)}. They would break the release still running; run "
-        "'flask db upgrade --phase post' once the new release serves everywhere."
+        f"phase: {', '.join(names)}. A post revision would break the release still running; "
+        "run 'flask db upgrade --phase post' once the new release serves everywhere."
     )
 
 
