@@ -276,21 +276,34 @@ def revision(
     depends_on: str | None = None,
     x_arg: Sequence[str] = (),
     attributes: dict[str, Any] | None = None,
+    phase: str | None = None,
+    on_written: Callable[[Script], None] | None = None,
 ) -> Script | None:
     """Write a new revision file; return it, or ``None`` if autogenerate found nothing.
 
     ``attributes`` go to ``config.attributes`` for the environment's hooks.
+    ``phase="post"`` makes it a post-deploy revision (see
+    :mod:`flask_schema.phases`). When autogenerate splits the change in two,
+    the last (post-deploy) revision is returned; ``on_written`` receives
+    each file written, oldest first.
+
+    .. versionchanged:: 0.2
+        The ``phase`` and ``on_written`` arguments.
     """
     from alembic import command
 
     from .inputs import check_message, check_rev_id
+    from .phases import PHASE_ATTRIBUTE, check_phase_option
 
     check_rev_id(rev_id)
     check_message(message)
+    check_phase_option(phase)
 
     flags = ["autogenerate"] if autogenerate else []
     config = _existing_config(directory, x_arg=x_arg, flags=flags)
     config.attributes.update(attributes or {})
+    if phase is not None:
+        config.attributes[PHASE_ATTRIBUTE] = phase
     with translate_errors():
         _refuse_taken_rev_id(config, rev_id)
         result = command.revision(
@@ -305,14 +318,21 @@ def revision(
             rev_id=rev_id,
             depends_on=depends_on,
         )
-    script = (result[-1] if result else None) if isinstance(result, list) else result
-    if script is not None and not sql and getattr(script, "path", None):
+    written = [found for found in (result if isinstance(result, list) else [result]) if found is not None]
+    if not sql:
         from flask import current_app
 
         from .formatting import format_revision
+        from .phases import declare_phase, template_phase
 
-        format_revision(script.path, current_app.config)
-    return script
+        for found in written:
+            if getattr(found, "path", None):
+                declare_phase(found.path, template_phase(config, found.revision))
+                format_revision(found.path, current_app.config)
+    for found in written:
+        if on_written is not None:
+            on_written(found)
+    return written[-1] if written else None
 
 
 def migrate(
@@ -328,6 +348,8 @@ def migrate(
     depends_on: str | None = None,
     renames: Sequence[str] = (),
     confirm_rename: Callable[[str], bool] | None = None,
+    split: bool = True,
+    on_written: Callable[[Script], None] | None = None,
 ) -> Script | None:
     """Autogenerate a revision from the models; ``None`` when nothing changed.
 
@@ -335,8 +357,17 @@ def migrate(
     ``renames`` names it (``table.old:new`` or ``old_table:new_table``) or
     ``confirm_rename`` (given the question) returns true; else as a drop
     and an add, with a warning.
+
+    A change that would break the running release next to additive ones is
+    written as two revisions, pre- and post-deploy (see
+    :mod:`flask_schema.autogen_split`), unless ``split`` is false; the post
+    one is returned and ``on_written`` receives each.
+
+    .. versionchanged:: 0.2
+        The ``split`` and ``on_written`` arguments.
     """
     from .autogen import CONFIRM_ATTRIBUTE, RENAMES_ATTRIBUTE, parse_renames
+    from .autogen_split import SPLIT_ATTRIBUTE
 
     return revision(
         directory,
@@ -350,7 +381,12 @@ def migrate(
         rev_id=rev_id,
         depends_on=depends_on,
         x_arg=x_arg,
-        attributes={RENAMES_ATTRIBUTE: parse_renames(renames), CONFIRM_ATTRIBUTE: confirm_rename},
+        attributes={
+            RENAMES_ATTRIBUTE: parse_renames(renames),
+            CONFIRM_ATTRIBUTE: confirm_rename,
+            SPLIT_ATTRIBUTE: split,
+        },
+        on_written=on_written,
     )
 
 
@@ -413,6 +449,7 @@ def upgrade(
     lock_timeout: float | None = None,
     allow_data_loss: bool | None = None,
     confirm_drop: Callable[[str], bool] | None = None,
+    phase: str | None = None,
 ) -> Heads | str:
     """Upgrade to ``revision``; return the revisions now current per database.
 
@@ -426,7 +463,18 @@ def upgrade(
     ``allow_data_loss`` (default: the ``allow_data_loss`` setting); before
     a drop that discards data, ``confirm_drop`` (given the question) is
     asked, and a false answer stops the run.
+
+    ``phase="pre"`` applies the pending revisions up to each database's
+    first post-deploy revision and holds that one back, with everything
+    after it (see :mod:`flask_schema.phases`); ``"post"`` or ``None``
+    applies everything.
+
+    .. versionchanged:: 0.2
+        The ``phase`` argument.
     """
+    from .phases import check_phase_option
+
+    check_phase_option(phase)
     return _move(
         "upgrade",
         directory,
@@ -440,6 +488,7 @@ def upgrade(
         lock_timeout,
         allow_data_loss,
         confirm_drop,
+        phase,
     )
 
 
@@ -491,6 +540,7 @@ def _move(
     lock_timeout: float | None,
     allow_data_loss: bool | None = None,
     confirm_drop: Callable[[str], bool] | None = None,
+    phase: str | None = None,
 ) -> Heads | str:
     """Upgrade or downgrade: the shared set-up, run and result."""
     from flask import current_app
@@ -509,6 +559,7 @@ def _move(
         tag=tag,
         allow_data_loss=allow_data_loss,
         confirm_drop=confirm_drop,
+        phase=phase,
     )
     if ":" in revision:
         if not sql:
@@ -748,7 +799,29 @@ def lint(
             chosen = pending(script, _read_current(config, script))
     dialects = backends_of(get_state().db) if backend is None else backend
     paths = [rev.path for rev in chosen]
-    return chosen, lint_files(paths, dialects, shared_new_tables=not all_revisions and revisions is None)
+    pending_only = not all_revisions and revisions is None
+    findings = lint_files(paths, dialects, shared_new_tables=pending_only)
+    if pending_only:
+        findings += _phase_order_findings(chosen)
+    return chosen, findings
+
+
+def _phase_order_findings(chosen: Sequence[Script]) -> list[Any]:
+    """The ``pre-after-post`` findings of the pending revisions (oldest first)."""
+    from .lint.phases import Pending, order_findings
+    from .phases import as_tuple, phase_of
+
+    return order_findings(
+        [
+            Pending(
+                rev.path,
+                rev.revision,
+                frozenset(as_tuple(rev.down_revision) + as_tuple(rev.dependencies)),
+                phase_of(rev),
+            )
+            for rev in chosen
+        ]
+    )
 
 
 def migrate_dry_run(directory: str | None = None, **options: Any) -> str | None:
@@ -772,11 +845,15 @@ def migrate_dry_run(directory: str | None = None, **options: Any) -> str | None:
 
                 raise InvalidArgument("--dry-run takes only a --version-path inside the migrations folder.")
             options["version_path"] = os.path.join(copy, inside)
-        script = migrate(copy, **options)
-        if script is None:
+        written: list[Script] = []
+        migrate(copy, on_written=written.append, **options)
+        if not written:
             return None
-        with open(script.path, encoding="utf-8") as file:
-            return file.read()
+        texts = []
+        for script in written:
+            with open(script.path, encoding="utf-8") as file:
+                texts.append(file.read())
+        return "\n".join(texts)
 
 
 # -- deploy safety: lock settings, resolve, status, plan, sql --------------------
@@ -814,30 +891,47 @@ def resolve(
     return result.resolved
 
 
-def status(directory: str | None = None) -> list[Any]:
+def status(directory: str | None = None, phase: str | None = None) -> list[Any]:
     """Every revision of each database, oldest first, applied or pending.
 
     Returns :class:`flask_schema.status_report.DatabaseStatus` objects.
+    With ``phase="pre"`` each one's ``due`` holds only what ``upgrade
+    --phase pre`` would apply (the deploy gate between the phases).
+
+    .. versionchanged:: 0.2
+        The ``phase`` argument.
     """
+    from .phases import check_phase_option
     from .status_report import read_status
 
+    check_phase_option(phase)
     config = _existing_config(directory)
     with translate_errors():
-        return read_status(config, _script_directory(config))
+        return read_status(config, _script_directory(config), phase)
 
 
 def plan(
-    directory: str | None = None, revision: str = "head", downgrade: bool = False
+    directory: str | None = None,
+    revision: str = "head",
+    downgrade: bool = False,
+    phase: str | None = None,
 ) -> list[tuple[str, list[str]]]:
     """The steps ``upgrade`` (or, with ``downgrade``, ``downgrade``) to ``revision`` would run.
 
-    Per database, read without changing anything.
+    Per database, read without changing anything. Each step reads as Alembic
+    prints it, with `` [post]`` after a post-deploy revision; with
+    ``phase="pre"`` the held-back ones are left out.
+
+    .. versionchanged:: 0.2
+        The ``downgrade`` and ``phase`` arguments and the `` [post]`` mark.
     """
+    from .phases import check_phase_option
     from .status_report import read_plan
 
+    check_phase_option(phase)
     config = _existing_config(directory)
     with translate_errors():
-        return read_plan(config, _script_directory(config), revision, downgrade=downgrade)
+        return read_plan(config, _script_directory(config), revision, downgrade=downgrade, phase=phase)
 
 
 def sql(directory: str | None = None, revision: str = "head") -> str:

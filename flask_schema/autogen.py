@@ -9,7 +9,9 @@ rename in both directions. Without an answer the drop and add stay, with
 a warning and a comment in the file.
 
 It also explains an empty autogenerate when the cause is known, and warns
-about constraints that will get no name.
+about constraints that will get no name. Last, :mod:`flask_schema.autogen_split`
+splits a change that would break the running release into a pre- and a
+post-deploy revision.
 """
 
 from __future__ import annotations
@@ -75,6 +77,9 @@ def review_hook(user_hook: DirectivesHook | None, config: Config) -> DirectivesH
     def hook(context: MigrationContext, revision: Any, directives: list[MigrationScript]) -> None:
         if autogenerate and directives:
             _review(context, directives[0], config)
+            from .autogen_split import split
+
+            split(context, directives, config)
         if user_hook is not None:
             user_hook(context, revision, directives)
 

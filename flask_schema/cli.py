@@ -146,6 +146,12 @@ x_arg_option = click.option(
     "-x", "--x-arg", multiple=True, help="Additional arguments consumed by custom env.py scripts"
 )
 verbose_option = click.option("-v", "--verbose", is_flag=True, help="Use more verbose output")
+phase_option = click.option(
+    "--phase",
+    type=click.Choice(["pre", "post"]),
+    default=None,
+    help="pre: stop before the first post-deploy revision; post: apply the rest (default: everything)",
+)
 backup_option = click.option(
     "--backup/--no-backup",
     default=None,
@@ -239,11 +245,22 @@ def _report_written(script: Any) -> None:
 @db_group.command()
 @_revision_options
 @click.option("--autogenerate", is_flag=True, help="Populate the revision with candidate operations")
+@click.option(
+    "--post",
+    is_flag=True,
+    help="A post-deploy revision: 'upgrade --phase post' runs it once the old release is gone",
+)
 @reports_errors
-def revision(directory: str | None, autogenerate: bool, **options: Any) -> None:
+def revision(directory: str | None, autogenerate: bool, post: bool, **options: Any) -> None:
     """Create a new revision file."""
     _report_written(
-        api.revision(_directory(directory), autogenerate=autogenerate, x_arg=_x_args(), **options)
+        api.revision(
+            _directory(directory),
+            autogenerate=autogenerate,
+            x_arg=_x_args(),
+            phase="post" if post else None,
+            **options,
+        )
     )
 
 
@@ -259,6 +276,11 @@ def revision(directory: str | None, autogenerate: bool, **options: Any) -> None:
 )
 @click.option("--no-input", is_flag=True, help="Ask nothing; possible renames stay drop + add")
 @click.option("--dry-run", is_flag=True, help="Print the revision instead of writing it")
+@click.option(
+    "--no-split",
+    is_flag=True,
+    help="Write one revision even when some changes would break the running release",
+)
 @reports_errors
 def migrate(
     directory: str | None,
@@ -266,11 +288,16 @@ def migrate(
     renames: tuple[str, ...],
     no_input: bool,
     dry_run: bool,
+    no_split: bool,
     **options: Any,
 ) -> None:
     """Autogenerate a new revision file (alias for 'revision --autogenerate')."""
     arguments = dict(
-        x_arg=_x_args(x_arg), renames=renames, confirm_rename=_rename_prompt(no_input), **options
+        x_arg=_x_args(x_arg),
+        renames=renames,
+        confirm_rename=_rename_prompt(no_input),
+        split=not no_split,
+        **options,
     )
     if dry_run:
         text = api.migrate_dry_run(_directory(directory), **arguments)
@@ -280,9 +307,14 @@ def migrate(
         click.echo(text, nl=False)
         _lint_written(text)
         return
-    script = api.migrate(_directory(directory), **arguments)
-    _report_written(script)
-    _lint_written(script)
+    written: list[Any] = []
+    api.migrate(_directory(directory), on_written=written.append, **arguments)
+    if not written:
+        _report_written(None)
+    for script in written:
+        _report_written(script)
+    for script in written:
+        _lint_written(script)
 
 
 @db_group.command()
@@ -390,6 +422,7 @@ def _lock_args(no_lock: bool, lock_timeout: float | None) -> dict[str, Any]:
 @backup_option
 @_lock_options
 @_data_loss_options
+@phase_option
 @click.option("--plan", is_flag=True, help="Show the steps it would run, and run nothing")
 @click.argument("revision", default="head")
 @reports_errors
@@ -404,11 +437,12 @@ def upgrade(
     lock_timeout: float | None,
     allow_data_loss: bool | None,
     no_input: bool,
+    phase: str | None,
     plan: bool,
 ) -> None:
     """Upgrade to a later version."""
     if plan:
-        _echo_plan(api.plan(_directory(directory), revision))
+        _echo_plan(api.plan(_directory(directory), revision, phase=phase))
         return
     result = api.upgrade(
         _directory(directory),
@@ -420,6 +454,7 @@ def upgrade(
         on_backup=_echo_backup,
         **_lock_args(no_lock, lock_timeout),
         **_data_loss_args(allow_data_loss, no_input),
+        phase=phase,
     )
     if isinstance(result, str):
         click.echo(result, nl=False)
@@ -488,8 +523,25 @@ def history(directory: str | None, rev_range: str | None, verbose: bool, indicat
     """List changeset scripts in chronological order."""
     for script in api.history(_directory(directory), rev_range, verbose, indicate_current):
         click.echo(
-            script.cmd_format(verbose=verbose, include_branches=True, include_doc=True, include_parents=True)
+            _with_phase(
+                script,
+                script.cmd_format(
+                    verbose=verbose, include_branches=True, include_doc=True, include_parents=True
+                ),
+                verbose,
+            )
         )
+
+
+def _with_phase(script: Any, line: str, verbose: bool) -> str:
+    """A history entry with its phase: ``[post]`` after a post-deploy one; a line with -v."""
+    from .phases import POST, phase_of
+
+    phase = phase_of(script)
+    if verbose:
+        first, _, rest = line.partition("\n")
+        return f"{first}\nPhase: {phase}\n{rest}" if rest else f"{first}\nPhase: {phase}"
+    return f"{line} [post]" if phase == POST else line
 
 
 @db_group.command()
@@ -773,22 +825,34 @@ def _echo_plan(plan: list[tuple[str, list[str]]]) -> None:
 @db_group.command()
 @directory_option
 @click.option("--check", is_flag=True, help="Exit 1 while any database has pending revisions")
+@click.option(
+    "--phase",
+    type=click.Choice(["pre", "post"]),
+    default=None,
+    help="With --check: pre counts only what 'upgrade --phase pre' applies (the gate between phases)",
+)
 @reports_errors
-def status(directory: str | None, check: bool) -> None:
+def status(directory: str | None, check: bool, phase: str | None) -> None:
     """Show each revision, oldest first, as applied or pending, per database."""
-    databases = api.status(_directory(directory))
+    from .phases import POST, phase_of
+
+    databases = api.status(_directory(directory), phase=phase)
     behind = []
     for database in databases:
         click.echo(f"Database {database.label}: at {', '.join(database.current) or 'base'}")
         for script, applied in database.revisions:
             mark = "applied" if applied else "pending"
-            click.echo(f"  [{mark}] {script.revision}  {script.doc or ''}".rstrip())
+            if not applied and script.revision in database.held_back and phase == "pre":
+                mark = "held back"
+            post = " [post]" if phase_of(script) == POST else ""
+            click.echo(f"  [{mark}] {script.revision}{post}  {script.doc or ''}".rstrip())
         for problem in database.unfinished:
             click.echo(f"  [unfinished] {problem}; see 'flask db resolve'")
-        if database.pending or database.unfinished:
+        if database.due or database.unfinished:
             behind.append(database.label)
     if check and behind:
-        click.echo(f"Not up to date: {', '.join(behind)}.", err=True)
+        what = "the pre-deploy phase" if phase == "pre" else "date"
+        click.echo(f"Not up to {what}: {', '.join(behind)}.", err=True)
         sys.exit(1)
 
 

@@ -47,6 +47,11 @@ def CommentOp(text: str, subject: str) -> MigrateOperation:  # noqa: N802 - read
     return _comment_op_class()(text, subject)  # type: ignore[call-arg]
 
 
+def is_comment(op: Any) -> bool:
+    """Whether ``op`` is a comment line made by :func:`CommentOp`."""
+    return _CommentOp is not None and isinstance(op, _CommentOp)
+
+
 def remove_comments_about(ops: list[MigrateOperation], subject: str) -> None:
     if _CommentOp is None:
         return

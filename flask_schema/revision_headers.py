@@ -1,7 +1,8 @@
 """Read a revision history from the files' headers instead of importing them.
 
 Alembic imports every revision module to learn four names (``revision``,
-``down_revision``, ``branch_labels``, ``depends_on``) and the docstring, so
+``down_revision``, ``branch_labels``, ``depends_on``) and the docstring, and
+flask_schema wants a fifth (``phase``, see :mod:`flask_schema.phases`), so
 ``flask db current`` gets slower with every revision ever written. Here
 those values are read from the top of each file, kept in a cache in
 ``versions/__pycache__`` keyed by each file's modification time and size,
@@ -35,10 +36,11 @@ if TYPE_CHECKING:
 log = logging.getLogger("flask_schema")
 
 #: Bump when what is stored, or the rules for trusting a header, change.
-CACHE_FORMAT = 1
+#: 2: the header holds ``phase`` too; a format-1 entry never recorded it.
+CACHE_FORMAT = 2
 CACHE_NAME = "flask_schema-revisions.json"
 
-HEADER_NAMES = ("revision", "down_revision", "branch_labels", "depends_on")
+HEADER_NAMES = ("revision", "down_revision", "branch_labels", "depends_on", "phase")
 # Names the real module must not define for its header to be trusted: Alembic
 # asks for this one with hasattr(), which must not need an import to answer.
 _UNTRUSTED_NAMES = frozenset({"_alembic_source_encoding"})
@@ -50,7 +52,7 @@ _BODY_START = re.compile(r"^(?:async[ \t]+def\b|def\b|class\b|@)", re.MULTILINE)
 _TOP_LEVEL_CODE = re.compile(r"^(?![ \t\r\n]|$|(?:async[ \t]+)?def[ \t]|#|\))", re.MULTILINE)
 # Anything in the body that could change a header name at import time.
 _SUSPECT = re.compile(
-    r"\b(?:revision|down_revision|branch_labels|depends_on|globals|setattr|exec|eval|vars"
+    r"\b(?:revision|down_revision|branch_labels|depends_on|phase|globals|setattr|exec|eval|vars"
     r"|__dict__|__import__|_alembic_source_encoding)\b|sys\.modules|import[ \t]+\*"
 )
 _CODING = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)", re.MULTILINE)

@@ -212,9 +212,7 @@ def test_deploy_recipes_run_the_tested_upgrade_command() -> None:
     recipes need Kubernetes, a release-phase platform or systemd, so this
     checks the command line each one runs and the app it names.
     """
-    procfile = dict(
-        line.split(":", 1) for line in (DEPLOY / "Procfile").read_text().splitlines() if line
-    )
+    procfile = dict(line.split(":", 1) for line in (DEPLOY / "Procfile").read_text().splitlines() if line)
     assert procfile["release"].split() == UPGRADE
 
     job = (DEPLOY / "migrate-job.yaml").read_text()
@@ -249,7 +247,6 @@ def test_configuration_page_covers_every_migrate_argument() -> None:
         if name in {"self", "kwargs"} or name in OPTIONS:
             continue
         assert f"``{name}``" in page, f"configuration.rst does not describe Migrate({name}=...)"
-
 
 
 def test_configure_callback_example(tmp_path: Path) -> None:
@@ -301,7 +298,9 @@ def test_safety_page_lint_example(sqlite_project: Project) -> None:
             ["bash", str(EXAMPLES / "lint" / "lint.sh")],
             cwd=project.path,
             env=project.env({"PATH": os.pathsep.join([str(Path(FLASK).parent), os.environ["PATH"]])}),
-            capture_output=True, text=True, timeout=120,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
 
     unsafe = use("add_email.py")
@@ -310,3 +309,61 @@ def test_safety_page_lint_example(sqlite_project: Project) -> None:
     safe = use("add_email_safely.py")
     assert safe.returncode == 0, safe.stdout + safe.stderr
     assert "error" not in safe.stdout
+
+
+TWO_PHASE = DEPLOY / "two-phase"
+
+
+def _phased_history(project: Project) -> tuple[str, str]:
+    """A project with one pre and one post revision, neither applied; their ids."""
+    project.write_app()
+    project.db("init")
+    project.db("revision", "-m", "expand", "--rev-id", "e1")
+    project.db("revision", "-m", "contract", "--rev-id", "c2", "--post")
+    return "e1", "c2"
+
+
+def test_two_phase_deploy_script(sqlite_project: Project) -> None:
+    """The container recipe: pre, the gate, the rollout (here: look at the database), post."""
+    project = sqlite_project
+    pre, post = _phased_history(project)
+    out = run_script(
+        project, TWO_PHASE / "deploy.sh", env={"ROLL_OUT": "flask db current", "FLASK_APP": "app:create_app"}
+    )
+    # The rollout step ran between the phases, with only the pre revision applied.
+    assert re.search(rf"^{pre}$", out, re.M), out
+    assert project.version() == {post}
+
+
+def _command_of(job: Path) -> list[str]:
+    (command,) = re.findall(r"^\s+command: (\[.*\])$", job.read_text(), re.M)
+    return list(json.loads(command))
+
+
+def test_two_phase_kubernetes_jobs_and_release_phase(sqlite_project: Project) -> None:
+    """Run each Job's and the Procfile's command as the platform would, in order."""
+    project = sqlite_project
+    pre, post = _phased_history(project)
+    pre_job = TWO_PHASE / "pre-deploy-job.yaml"
+    assert 'helm.sh/hook": pre-install,pre-upgrade' in pre_job.read_text()
+    command = _command_of(pre_job)
+    assert command[0] == "flask"
+    project.flask(*command[1:])
+    assert project.version() == {pre}
+    project.db("status", "--check", "--phase", "pre")
+    project.flask(*_command_of(TWO_PHASE / "post-deploy-job.yaml")[1:])
+    assert project.version() == {post}
+
+    project.db("downgrade", "base")
+    procfile = dict(line.split(":", 1) for line in (TWO_PHASE / "Procfile").read_text().splitlines() if line)
+    release = procfile["release"].split()
+    assert release[0] == "flask"
+    project.flask(*release[1:])
+    assert project.version() == {pre}
+    (remote,) = [
+        line for line in (TWO_PHASE / "post-release.sh").read_text().splitlines() if "heroku run" in line
+    ]
+    after_dashes = remote.split(" -- ", 1)[1].split()
+    assert after_dashes[0] == "flask"
+    project.flask(*after_dashes[1:])
+    assert project.version() == {post}

@@ -133,7 +133,58 @@ def test_rule_fails_and_passes(rule_id: str, backend: str, failing: str, passing
 
 
 def test_every_rule_has_a_case() -> None:
-    assert {rule.id for rule in RULES} == {case[0] for case in CASES}
+    order_rules = {case[0] for case in ORDER_CASES}
+    assert {rule.id for rule in RULES} == {case[0] for case in CASES} | order_rules
+
+
+POST = 'phase = "post"\n\n\n'
+
+# operation, rule id, found in a pre revision (with the advice to move it), found in a post one
+PHASE_CASES = [
+    ("op.drop_column('user', 'age')", "drop-column", True, False),
+    ("op.drop_table('user')", "drop-table", True, False),
+    ("op.execute('ALTER TABLE person DROP COLUMN age')", "drop-column", True, False),
+    # A rename breaks the release running in either phase: an error in both, with the split.
+    ("op.alter_column('user', 'name', new_column_name='full_name')", "rename-column", True, True),
+    ("op.add_column('user', sa.Column('age', sa.Integer()))", None, False, False),
+]
+
+
+@pytest.mark.parametrize(("body", "rule_id", "in_pre", "in_post"), PHASE_CASES)
+def test_phase_decides_what_breaks_the_running_release(
+    body: str, rule_id: str | None, in_pre: bool, in_post: bool
+) -> None:
+    pre = lint_source(revision(body), "r.py", "postgresql")
+    post = lint_source(POST + revision(body), "r.py", "postgresql")
+    assert [f.rule_id for f in pre] == ([rule_id] if in_pre else [])
+    assert [f.rule_id for f in post] == ([rule_id] if in_post else [])
+    if in_pre and rule_id and rule_id.startswith("drop"):
+        (finding,) = pre
+        assert finding.severity == "error"
+        assert 'Move it to a post-deploy revision: add phase = "post"' in finding.message
+        assert "'flask db revision --post'" in finding.message
+
+
+# rule id, pending revisions oldest first as (id, parents, phase), the ids it reports
+ORDER_CASES = [
+    ("pre-after-post", [("a", (), "pre"), ("b", ("a",), "post"), ("c", ("b",), "pre")], ["c"]),
+    ("pre-after-post", [("a", (), "post"), ("b", ("a",), "post"), ("c", ("b",), "pre")], ["c"]),
+    ("pre-after-post", [("a", (), "pre"), ("b", ("a",), "pre"), ("c", ("b",), "post")], []),
+    # Another branch's pre revision does not wait for this branch's post one.
+    ("pre-after-post", [("a", (), "post"), ("x", (), "pre"), ("m", ("a", "x"), "pre")], ["m"]),
+    ("pre-after-post", [("a", (), "post"), ("x", (), "pre")], []),
+]
+
+
+@pytest.mark.parametrize(("rule_id", "pending", "reported"), ORDER_CASES)
+def test_pre_revision_after_a_pending_post_one(
+    rule_id: str, pending: list[tuple[str, tuple[str, ...], str]], reported: list[str]
+) -> None:
+    from flask_schema.lint.phases import Pending, order_findings
+
+    found = order_findings([Pending(f"{rev}.py", rev, frozenset(up), phase) for rev, up, phase in pending])
+    assert [finding.path for finding in found] == [f"{rev}.py" for rev in reported]
+    assert all(finding.rule_id == rule_id and finding.severity == "error" for finding in found)
 
 
 @pytest.mark.parametrize(

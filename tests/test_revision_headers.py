@@ -18,7 +18,7 @@ from databases import fresh_database
 from project import Project
 
 from flask_schema import revision_headers
-from flask_schema.revision_headers import CACHE_NAME, read_header, use_headers
+from flask_schema.revision_headers import CACHE_FORMAT, CACHE_NAME, read_header, use_headers
 
 TEMPLATE = '''\
 """{doc}
@@ -182,7 +182,8 @@ def test_cache_follows_file_changes(tmp_path: Path, writes_bytecode: None) -> No
     # A damaged cache is ignored and rewritten.
     (tmp_path / "versions" / "__pycache__" / CACHE_NAME).write_text("{not json")
     assert describe(use_headers(ScriptDirectory(str(tmp_path)))) == describe(ScriptDirectory(str(tmp_path)))
-    assert json.loads((tmp_path / "versions" / "__pycache__" / CACHE_NAME).read_text())["format"] == 1
+    stored = json.loads((tmp_path / "versions" / "__pycache__" / CACHE_NAME).read_text())
+    assert stored["format"] == CACHE_FORMAT
     assert not [p for p in (tmp_path / "versions" / "__pycache__").iterdir() if p.name.startswith(".")]
 
 
@@ -316,3 +317,35 @@ def test_history_length_does_not_import_revisions(sqlite_project: Project) -> No
     # Only the header cache and the one file whose header must be imported.
     assert cached == sorted([f"e6_head.{sys.implementation.cache_tag}.pyc", CACHE_NAME])
 
+
+
+def test_phase_is_read_from_the_header_without_an_import(tmp_path: Path, writes_bytecode: None) -> None:
+    """``phase = "post"`` is a header name: the module is not imported to learn it."""
+    from alembic.script import ScriptDirectory
+
+    from flask_schema.phases import phase_of
+
+    versions = tmp_path / "versions"
+    versions.mkdir()
+    for rev, down, extra in (("a1", None, ""), ("b2", "a1", 'phase = "post"\n')):
+        source = TEMPLATE.format(doc=rev, rev=rev, down=down, labels=None, depends=None,
+                                 upgrade="    pass", downgrade="    pass")
+        source = source.replace("depends_on = None\n", "depends_on = None\n" + extra)
+        (versions / f"{rev}_x.py").write_text(source)
+    assert read_header((versions / "b2_x.py").read_bytes())["phase"] == "post"
+    assert "phase" not in read_header((versions / "a1_x.py").read_bytes())
+    script = use_headers(ScriptDirectory(str(tmp_path)))
+    found = {rev: script.get_revision(rev) for rev in ("a1", "b2")}
+    assert {rev: phase_of(item) for rev, item in found.items()} == {"a1": "pre", "b2": "post"}
+    assert all(item.module.__dict__["_flask_schema_loaded"] is None for item in found.values())
+    # A cache written before phases existed is not trusted: it never recorded them.
+    cache = versions / "__pycache__" / CACHE_NAME
+    stored = json.loads(cache.read_text())
+    for entry in stored["files"].values():
+        entry[2].pop("phase", None)
+    cache.write_text(json.dumps({"format": 1, "files": stored["files"]}))
+    assert phase_of(use_headers(ScriptDirectory(str(tmp_path))).get_revision("b2")) == "post"
+    # A body that could rebind the name is imported instead, and still answers.
+    c3 = TEMPLATE.format(doc="c3", rev="c3", down="b2", labels=None, depends=None,
+                         upgrade="    global phase\n    phase = 'pre'", downgrade="    pass")
+    assert read_header(c3.encode()) is None

@@ -210,6 +210,18 @@ class Backend:
         """Around the run: whatever makes the migration connection's DDL transactional."""
         yield
 
+    # -- two-phase deploys (autogenerate's split of a rename) -----------------------
+
+    def column_sync_sql(self, table: str, old: str, new: str, name: str) -> tuple[list[str], list[str]]:
+        """SQL that keeps columns ``old`` and ``new`` of ``table`` equal while both releases run.
+
+        Returns (statements that start it, statements that end it); all
+        names come quoted. ``name`` is for whatever the statements create.
+        Without a way to do it (the generic case) both are empty, and the
+        post-deploy revision copies what the old release wrote meanwhile.
+        """
+        return [], []
+
     # -- throw-away databases (the pytest plugin) ---------------------------------
 
     def throwaway_databases(self, url: URL, folder: str) -> ThrowawayDatabases:

@@ -198,6 +198,38 @@ class PostgresBackend(Backend):
     def throwaway_databases(self, url: URL, folder: str) -> ThrowawayDatabases:
         return PostgresThrowaways(url)
 
+    def column_sync_sql(self, table: str, old: str, new: str, name: str) -> tuple[list[str], list[str]]:
+        """A row trigger: a write to either column is copied to the other.
+
+        On INSERT the one left NULL takes the other's value (the old release
+        writes only ``old``, the new one only ``new``); on UPDATE the column
+        that changed wins. ``EXECUTE PROCEDURE`` works on PostgreSQL 10 too.
+        """
+        function = f"""CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        IF NEW.{new} IS NULL THEN
+            NEW.{new} := NEW.{old};
+        ELSIF NEW.{old} IS NULL THEN
+            NEW.{old} := NEW.{new};
+        END IF;
+    ELSIF NEW.{old} IS DISTINCT FROM OLD.{old} THEN
+        NEW.{new} := NEW.{old};
+    ELSIF NEW.{new} IS DISTINCT FROM OLD.{new} THEN
+        NEW.{old} := NEW.{new};
+    END IF;
+    RETURN NEW;
+END
+$$"""
+        trigger = (
+            f"CREATE TRIGGER {name} BEFORE INSERT OR UPDATE ON {table} "
+            f"FOR EACH ROW EXECUTE PROCEDURE {name}()"
+        )
+        return [function, trigger], [
+            f"DROP TRIGGER IF EXISTS {name} ON {table}",
+            f"DROP FUNCTION IF EXISTS {name}()",
+        ]
+
 
 class PostgresThrowaways(ThrowawayDatabases):
     """Copies of one empty template database, made once per session.

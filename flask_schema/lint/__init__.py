@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
-from . import columns, constraints, indexes, statements, tables
+from . import columns, constraints, indexes, phases, statements, tables
 from .model import ERROR, WARNING, Finding, LintContext, Operation, Rule
 from .revision import RevisionSource, read_revision
 
@@ -21,6 +21,7 @@ RULES: list[Rule] = [
     *indexes.RULES,
     *constraints.RULES,
     *statements.RULES,
+    *phases.RULES,
 ]
 RULES_BY_ID = {rule.id: rule for rule in RULES}
 
@@ -67,7 +68,7 @@ def lint_source(
     findings: list[Finding] = []
     for bind, operations in revision.operations.items():
         backend = normalize_backend(backends.get(bind, backends.get("")))
-        context = LintContext(backend=backend, new_tables=new_tables)
+        context = LintContext(backend=backend, new_tables=new_tables, phase=revision.phase)
         for operation in operations:
             if not operation.runs_on(backend):
                 continue  # a branch, early return or decorator keeps it off this backend

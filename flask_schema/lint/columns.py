@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from .model import ERROR, WARNING, LintContext, Operation, column_phrase, rule
+from .model import ERROR, MOVE_TO_POST, WARNING, LintContext, Operation, column_phrase, rule
 
 
 @rule(
@@ -31,15 +31,19 @@ def add_not_null_column(operation: Operation, context: LintContext) -> str | Non
 @rule(
     "drop-column",
     ERROR,
-    "column dropped",
-    "first release code that no longer reads or writes the column, then drop it in a later "
-    "deploy; keep a backup if the data may be needed.",
+    "column dropped in a pre-deploy revision",
+    "first release code that no longer reads or writes the column, then drop it in a post-deploy "
+    'revision (phase = "post"), which runs after the old release is gone; keep a backup if the '
+    "data may be needed.",
     cost="PostgreSQL: short exclusive lock; MySQL: in-place table rebuild; SQLite: table rebuild; "
     "the data is gone and the running release fails on the missing column",
 )
 def drop_column(operation: Operation, context: LintContext) -> str | None:
-    if operation.kind == "drop_column" and not context.is_new(operation.table):
-        return f"Dropping {column_phrase(operation)} deletes its data and breaks code still using it."
+    if operation.kind == "drop_column" and not context.is_new(operation.table) and context.phase != "post":
+        return (
+            f"Dropping {column_phrase(operation)} deletes its data and breaks code still using it, "
+            f"such as the release still running. {MOVE_TO_POST}"
+        )
     return None
 
 
@@ -56,7 +60,8 @@ def rename_column(operation: Operation, context: LintContext) -> str | None:
         return (
             f"Renaming {column_phrase(operation)} to {operation.new_name or 'a name chosen at run time'} "
             "breaks the release "
-            "still running during a rolling deploy."
+            "still running during a rolling deploy. 'flask db migrate' writes a confirmed rename as "
+            "two revisions instead: add the new column and copy the data (pre), drop the old one (post)."
         )
     return None
 

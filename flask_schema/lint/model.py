@@ -63,6 +63,14 @@ def table_phrase(operation: Operation) -> str:
     return f"table {operation.table}" if operation.table else "a table named at run time"
 
 
+#: What a finding in a pre-deploy revision adds when the operation belongs after the deploy.
+MOVE_TO_POST = (
+    'Move it to a post-deploy revision: add phase = "post" to this file if all of it can wait, '
+    "or move the operation into a revision of its own ('flask db revision --post'); "
+    "'flask db upgrade --phase post' runs it once the old release is gone."
+)
+
+
 def column_phrase(operation: Operation) -> str:
     """``column person.age``, ``column age of a table named at run time``, ..."""
     if operation.table and operation.column:
@@ -85,6 +93,8 @@ class LintContext:
     #: Tables created by the revisions being linted: changes to them cost
     #: nothing because no one uses them yet.
     new_tables: set[str] = field(default_factory=set)
+    #: The revision's deploy phase (``phase = "post"`` in the file; else ``"pre"``).
+    phase: str = "pre"
 
     def is_new(self, table: str | None) -> bool:
         return table is not None and table.lower() in self.new_tables

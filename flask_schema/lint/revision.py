@@ -44,6 +44,8 @@ class RevisionSource:
     operations: dict[str, list[Operation]] = field(default_factory=dict)
     suppressions: list[Suppression] = field(default_factory=list)
     comment_only_lines: set[int] = field(default_factory=set)
+    #: ``phase = "post"`` at module level makes it a post-deploy revision.
+    phase: str = "pre"
 
     def suppressed(self, rule_id: str, line: int, end_line: int) -> bool:
         """Whether a comment on the operation's lines, or just above it, allows ``rule_id``."""
@@ -66,6 +68,7 @@ def read_revision(source: str) -> RevisionSource:
     for node in tree.body:
         if isinstance(node, ast.Assign):
             tests.remember(node)  # IS_POSTGRES = "postgres" in os.environ["DATABASE_URL"]
+            found.phase = _phase(node, found.phase)
     for name, node in functions.items():
         if name == "upgrade" or name.startswith("upgrade_"):
             bind = name[len("upgrade_") :] if name != "upgrade" else ""
@@ -73,6 +76,14 @@ def read_revision(source: str) -> RevisionSource:
             found.operations[bind] = list(walker.walk(node.body))
     _read_comments(source, found)
     return found
+
+
+def _phase(node: ast.Assign, current: str) -> str:
+    """``phase = "post"`` read from a module-level assignment; anything else leaves ``current``."""
+    named = [target.id for target in node.targets if isinstance(target, ast.Name)]
+    if "phase" in named and isinstance(node.value, ast.Constant) and node.value.value in ("pre", "post"):
+        return str(node.value.value)
+    return current
 
 
 def _read_comments(source: str, found: RevisionSource) -> None:

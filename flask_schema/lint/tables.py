@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
-from .model import ERROR, LintContext, Operation, rule, table_phrase
+from .model import ERROR, MOVE_TO_POST, LintContext, Operation, rule, table_phrase
 
 
 @rule(
     "drop-table",
     ERROR,
-    "table dropped",
-    "stop using the table in a released version first, back it up, then drop it in a later deploy.",
+    "table dropped in a pre-deploy revision",
+    "stop using the table in a released version first, back it up, then drop it in a post-deploy "
+    'revision (phase = "post"), which runs after the old release is gone.',
     cost="exclusive lock for a moment; every row is gone and the running release fails on it",
 )
 def drop_table(operation: Operation, context: LintContext) -> str | None:
-    if operation.kind == "drop_table" and not context.is_new(operation.table):
-        return f"Dropping {table_phrase(operation)} deletes its rows and breaks code still using it."
+    if operation.kind == "drop_table" and not context.is_new(operation.table) and context.phase != "post":
+        return (
+            f"Dropping {table_phrase(operation)} deletes its rows and breaks code still using it, "
+            f"such as the release still running. {MOVE_TO_POST}"
+        )
     return None
 
 

@@ -94,6 +94,8 @@ class DatabaseRun:
         self.resolved: Entry | None = None
         #: The run log lives on the migration connection and is only read (see _open_runlog).
         self.runlog_read_only = False
+        #: For ``upgrade --phase pre``: the pending steps left for the post phase.
+        self.held_back: list[Any] = []
 
     # -- set-up ------------------------------------------------------------------
 
@@ -253,8 +255,12 @@ class DatabaseRun:
         if command in {"upgrade", "downgrade"}:
             self._refuse_half_applied()
         planned = self._planned(heads)
+        if self.result.held_back:
+            from ..phases import describe_held_back
+
+            log.info(describe_held_back(self.label, self.held_back))
         if not planned:
-            if command in {"upgrade", "downgrade"}:
+            if command in {"upgrade", "downgrade"} and not self.result.held_back:
                 self._report_nothing_to_do(heads)
             return
         self.total = len(planned)
@@ -299,7 +305,13 @@ class DatabaseRun:
     def _planned(self, heads: tuple[str, ...]) -> list[Any]:
         command, target = self.request.command, self.request.target
         if command == "upgrade":
-            return alembic_private.upgrade_steps(self.script, str(target), heads)
+            steps = alembic_private.upgrade_steps(self.script, str(target), heads)
+            if self.request.phase == "pre":  # post-deploy revisions wait (see flask_schema.phases)
+                from ..phases import held_back
+
+                steps, self.held_back = held_back(steps)
+                self.result.held_back = tuple(revision_of(step) or str(step) for step in self.held_back)
+            return steps
         if command == "downgrade":
             return alembic_private.downgrade_steps(self.script, str(target), heads)
         if command == "stamp":

@@ -52,6 +52,9 @@ class RunRequest:
     moves: tuple[tuple[str, str], ...] = ()
     #: For ``walk``: called with the index of each move once it is done (and committed).
     after_move: Callable[[int], None] | None = None
+    #: For ``upgrade``: ``"pre"`` holds back post-deploy revisions (see
+    #: :mod:`flask_schema.phases`); ``"post"`` or ``None`` applies everything.
+    phase: str | None = None
 
     @property
     def changes_database(self) -> bool:
@@ -96,6 +99,8 @@ class DatabaseResult:
     steps: list[StepReport] = field(default_factory=list)
     #: Seconds this run waited for another holder of the lock.
     waited: float = 0.0
+    #: Pending revisions an ``upgrade --phase pre`` left for the post phase.
+    held_back: tuple[str, ...] = ()
 
 
 @dataclass

@@ -11,6 +11,13 @@ def revises(down_revision):
     if isinstance(down_revision, str):
         return " " + down_revision
     return " " + ", ".join(down_revision)
+
+
+def phase_for(config, revision_id):
+    """"pre" or "post": what 'flask db revision --post' or autogenerate chose."""
+    from flask_schema.phases import template_phase
+
+    return template_phase(config, revision_id)
 %>"""${message | docstring_text}
 
 Revision ID: ${up_revision}
@@ -27,6 +34,9 @@ revision = ${repr(up_revision)}
 down_revision = ${repr(down_revision)}
 branch_labels = ${repr(branch_labels)}
 depends_on = ${repr(depends_on)}
+# "pre" runs before the new release starts; "post" once the old one is gone
+# ('flask db upgrade --phase pre|post').
+phase = ${repr(phase_for(config, up_revision))}
 
 
 def upgrade(engine_name):
