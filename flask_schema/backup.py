@@ -35,6 +35,8 @@ if TYPE_CHECKING:
     from flask import Flask
     from sqlalchemy.engine import URL, Connection
 
+    from .sources import DatabaseSource
+
 #: Suffix of a backup that is still being written.
 PARTIAL_SUFFIX = ".partial"
 
@@ -384,7 +386,7 @@ def _dotted(numbers: Sequence[Any]) -> str:
 
 
 def restore(
-    db: Any, path: str, version_table: str, version_table_schema: str | None, timeout: float
+    source: DatabaseSource, path: str, version_table: str, version_table_schema: str | None, timeout: float
 ) -> Backup:
     """Replace the database a backup was made of with it, holding the migration lock.
 
@@ -402,7 +404,7 @@ def restore(
             f"{path} is not a backup made by 'flask db upgrade --backup' (see 'flask db backups')."
         )
     key = None if found.database == "default" else found.database
-    engines = db.engines
+    engines = source.engines()
     if key not in engines:
         raise BackupError(f"Cannot restore {path}: the app has no database '{found.database}'.")
     engine = engines[key]

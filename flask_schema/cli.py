@@ -91,6 +91,26 @@ def reports_errors(f: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def database_option(f: F) -> F:
+    """``--database NAME`` (repeatable): run the command on those databases only."""
+
+    @functools.wraps(f)
+    def wrapper(*args: Any, database: tuple[str, ...] = (), **kwargs: Any) -> Any:
+        from .selection import only_databases
+
+        with only_databases(database):
+            return f(*args, **kwargs)
+
+    option = click.option(
+        "--database",
+        "database",
+        multiple=True,
+        metavar="NAME",
+        help="Only this database ('default' or a bind name); repeat for several",
+    )
+    return option(wrapper)  # type: ignore[return-value]
+
+
 def _fail(message: str, code: int) -> None:
     echo_error(_scrub(message))
     sys.exit(code)
@@ -392,6 +412,7 @@ def _lock_args(no_lock: bool, lock_timeout: float | None) -> dict[str, Any]:
 @_data_loss_options
 @click.option("--plan", is_flag=True, help="Show the steps it would run, and run nothing")
 @click.argument("revision", default="head")
+@database_option
 @reports_errors
 def upgrade(
     directory: str | None,
@@ -434,6 +455,7 @@ def upgrade(
 @_lock_options
 @_data_loss_options
 @click.argument("revision", default="-1")
+@database_option
 @reports_errors
 def downgrade(
     directory: str | None,
@@ -522,6 +544,7 @@ def branches(directory: str | None, verbose: bool) -> None:
 @directory_option
 @verbose_option
 @click.option("--check-heads", is_flag=True, help="Exit 1 unless the database is at the heads")
+@database_option
 @reports_errors
 def current(directory: str | None, verbose: bool, check_heads: bool) -> None:
     """Display the current revision for each database."""
@@ -537,6 +560,7 @@ def current(directory: str | None, verbose: bool, check_heads: bool) -> None:
 @click.option("--purge", is_flag=True, help="Delete the version table before stamping")
 @_lock_options
 @click.argument("revisions", nargs=-1)
+@database_option
 @reports_errors
 def stamp(
     directory: str | None,
@@ -562,6 +586,7 @@ def stamp(
 
 @db_group.command()
 @directory_option
+@database_option
 @reports_errors
 def check(directory: str | None) -> None:
     """Check if there are any new operations to migrate."""
@@ -573,6 +598,7 @@ def check(directory: str | None) -> None:
 @directory_option
 @sql_option
 @_lock_options
+@database_option
 @reports_errors
 def ensure_version(directory: str | None, sql: bool, no_lock: bool, lock_timeout: float | None) -> None:
     """Create the version table if it does not exist."""
@@ -673,6 +699,7 @@ def _echo_findings(findings: Sequence[Any], err: bool = False) -> None:
     help="With --all, check only revisions after REV (default: MIGRATE_LINT_BASELINE)",
 )
 @click.argument("revisions", required=False)
+@database_option
 @reports_errors
 def lint(
     directory: str | None,
@@ -731,7 +758,7 @@ def _lint_written(script: Any) -> None:
     from .lint import ERROR, lint_files, lint_source
     from .lint.targets import backends_of
 
-    backends = backends_of(get_state().db)
+    backends = backends_of(get_state().source)
     if isinstance(script, str):
         findings = lint_source(script, "(dry run)", backends)
     elif script is not None and getattr(script, "path", None):
@@ -768,6 +795,7 @@ def _echo_plan(plan: list[tuple[str, list[str]]]) -> None:
 @db_group.command()
 @directory_option
 @click.option("--check", is_flag=True, help="Exit 1 while any database has pending revisions")
+@database_option
 @reports_errors
 def status(directory: str | None, check: bool) -> None:
     """Show each revision, oldest first, as applied or pending, per database."""
@@ -803,6 +831,7 @@ def status(directory: str | None, check: bool) -> None:
     help="Its changes were undone by hand: leave the version table as it is",
 )
 @click.argument("revision")
+@database_option
 @reports_errors
 def resolve(
     directory: str | None,
@@ -824,6 +853,7 @@ def resolve(
 @db_group.command("sql")
 @directory_option
 @click.argument("revision", default="head")
+@database_option
 @reports_errors
 def sql_command(directory: str | None, revision: str) -> None:
     """Print the SQL of one revision's upgrade."""

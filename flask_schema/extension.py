@@ -1,8 +1,10 @@
 """The ``Migrate`` extension object.
 
-It remembers the app's ``db`` and the options, and registers the ``flask db``
-command group. It imports nothing from Alembic, so an app that never runs a
-migration command pays nothing for it.
+It remembers where the app's databases come from (a Flask-SQLAlchemy or
+Flask-SQLAlchemy-Lite ``db``, or plain SQLAlchemy ``engines`` and
+``metadata``, see :mod:`flask_schema.sources`) and the options, and
+registers the ``flask db`` command group. It imports nothing from Alembic,
+so an app that never runs a migration command pays nothing for it.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from flask import Flask, current_app, has_app_context
 from . import settings
 from .errors import ConfigurationError
 from .internal_tables import skip_internal_tables
+from .sources import BrokenSource, DatabaseSource, source_for
 
 if TYPE_CHECKING:
     from sqlalchemy import MetaData
@@ -25,12 +28,28 @@ ConfigureCallback = TypeVar("ConfigureCallback", bound="Callable[[Config], Confi
 
 
 class Migrate:
-    """Bind Alembic migrations to a Flask app and its Flask-SQLAlchemy ``db``.
+    """Bind Alembic migrations to a Flask app and its databases.
 
     ``Migrate(app, db)`` registers the ``flask db`` commands at once; in an app
     factory create ``Migrate()`` at module level and call :meth:`init_app`.
     Extra keyword arguments are passed to Alembic's ``context.configure`` in
     ``env.py`` (for example ``include_schemas=True``).
+
+    :param db: A Flask-SQLAlchemy (3 or 2.5) or Flask-SQLAlchemy-Lite
+        ``SQLAlchemy`` object. The engines come from it.
+    :param metadata: The models' ``MetaData``, or a mapping of database name
+        (``"default"`` for the default one) to ``MetaData``. Needed with
+        Flask-SQLAlchemy-Lite and plain SQLAlchemy; with Flask-SQLAlchemy it
+        replaces ``db.metadatas``. One ``MetaData`` can serve several
+        databases when each table names its own in ``info["bind_key"]``.
+    :param engines: For an app without a Flask SQLAlchemy extension: an
+        ``Engine``, a database URL, a mapping of database name to either, or
+        a callable that returns one of those inside the app context. An
+        async engine or URL is migrated through a sync engine of the same
+        URL.
+
+    .. versionchanged:: 0.2
+        The ``metadata`` and ``engines`` arguments.
     """
 
     def __init__(
@@ -41,16 +60,21 @@ class Migrate:
         command: str = "db",
         compare_type: bool = True,
         render_as_batch: bool = True,
+        *,
+        metadata: Any = None,
+        engines: Any = None,
         **kwargs: Any,
     ) -> None:
         self.configure_callbacks: list[Callable[[Config], Config]] = []
         self.db = db
+        self.metadata = metadata
+        self.engines = engines
         self.command = command
         self.directory = str(directory)
         self.alembic_ctx_kwargs: dict[str, Any] = dict(kwargs)
         self.alembic_ctx_kwargs["compare_type"] = compare_type
         self.alembic_ctx_kwargs["render_as_batch"] = render_as_batch
-        if app is not None and db is not None:
+        if app is not None and (db is not None or engines is not None or metadata is not None):
             self.init_app(app, db)
         elif app is not None:
             # Flask-Migrate ignores Migrate(app) without db, and 'flask db' then "does not exist".
@@ -64,15 +88,23 @@ class Migrate:
         command: str | None = None,
         compare_type: bool | None = None,
         render_as_batch: bool | None = None,
+        *,
+        metadata: Any = None,
+        engines: Any = None,
         **kwargs: Any,
     ) -> None:
         """Register the extension on ``app``; arguments override the constructor's.
 
         The overrides are stored for this app only, so one ``Migrate`` object
         can serve several apps made by the same factory with different options.
+
+        .. versionchanged:: 0.2
+            The ``metadata`` and ``engines`` arguments, as for :class:`Migrate`.
         """
         db = db if db is not None else self.db
-        if db is None:
+        metadata = metadata if metadata is not None else self.metadata
+        engines = engines if engines is not None else self.engines
+        if db is None and engines is None and metadata is None:
             # Raising here would break loading the app with a traceback; each
             # 'flask db' command (and API call) says what is missing instead.
             self._register_without_db(app, command)
@@ -89,6 +121,7 @@ class Migrate:
             app=app,
             directory=str(directory) if directory is not None else self.directory,
             configure_args=ctx_kwargs,
+            source=source_for(db, metadata, engines),
         )
         app.extensions["migrate"] = state
 
@@ -136,7 +169,9 @@ class MigrateState:
 
     The attribute names are those ``env.py`` files written by Flask-Migrate
     read (``db``, ``directory``, ``configure_args``, ``metadata``,
-    ``migrate``), so those files keep working unchanged.
+    ``migrate``), so those files keep working unchanged. ``source`` is where
+    flask_schema itself reads the engines and metadata. ``db`` is ``None``
+    for an app set up with ``engines=``.
     """
 
     def __init__(
@@ -146,9 +181,11 @@ class MigrateState:
         app: Flask,
         directory: str,
         configure_args: dict[str, Any],
+        source: DatabaseSource | None = None,
     ) -> None:
         self.migrate = migrate
         self.db = db
+        self.source = source if source is not None else source_for(db)
         self._app = app
         self._directory = directory
         self._configure_args = configure_args
@@ -182,7 +219,9 @@ class MigrateState:
     @property
     def metadata(self) -> MetaData:
         """The default metadata, for ``env.py`` files of old Flask-Migrate releases."""
-        return self.db.metadata  # type: ignore[no-any-return]
+        if self.db is not None and self.source.metadata is None:
+            return self.db.metadata  # type: ignore[no-any-return]
+        return self.source.metadata_for(None)
 
 
 class _MissingDb:
@@ -198,10 +237,7 @@ def get_state(app: Flask | None = None) -> MigrateState:
     app = app or current_app._get_current_object()  # type: ignore[attr-defined]
     state = app.extensions.get("migrate")
     if isinstance(state, _MissingDb):
-        raise ConfigurationError(
-            "flask_schema was set up without a db: pass the Flask-SQLAlchemy object, "
-            "Migrate(app, db) or migrate.init_app(app, db)."
-        )
+        raise ConfigurationError(BrokenSource.without_databases)
     if not isinstance(state, MigrateState):
         raise ConfigurationError(
             "flask_schema is not set up on this app: call Migrate(app, db) or "

@@ -88,6 +88,7 @@ class MySQLBackend(Backend):
     """MySQL and MariaDB: each DDL statement commits by itself."""
 
     families = ("mysql", "mariadb")
+    sync_drivers = {"aiomysql": "pymysql", "asyncmy": "pymysql"}
 
     #: ``FLOAT`` alone is 4 bytes here, unlike on SQLite and PostgreSQL, so
     #: ``Float`` and ``Double`` stay different; ``FLOAT(p)`` above 24 is DOUBLE.

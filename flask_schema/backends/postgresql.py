@@ -95,6 +95,7 @@ class PostgresBackend(Backend):
     """PostgreSQL: DDL is transactional; locks are session advisory locks."""
 
     families = ("postgresql",)
+    sync_drivers = {"asyncpg": "psycopg", "psycopg_async": "psycopg"}
 
     #: ``float(p)`` is ``real`` up to p=24 and ``double precision`` above
     #: (and without p); ``varchar`` without a length is ``text``.

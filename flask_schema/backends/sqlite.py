@@ -121,6 +121,7 @@ class SQLiteBackend(Backend):
     """SQLite: one writer at a time, DDL transactional once the driver lets us."""
 
     families = ("sqlite",)
+    sync_drivers = {"aiosqlite": ""}
 
     #: SQLite stores a value by the column's affinity, not its declared name
     #: (sqlite.org/datatype3.html), and SQLAlchemy writes dates as ISO text.
