@@ -7,6 +7,7 @@ and MariaDB. ``--database NAME`` runs a command on some databases only.
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -23,11 +24,10 @@ def kind(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-def error_line(result: object) -> str:
-    stderr = str(getattr(result, "stderr"))
-    assert getattr(result, "returncode") != 0
-    assert "Traceback" not in stderr
-    (line,) = [line for line in stderr.splitlines() if line.startswith("Error:")]
+def error_line(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    (line,) = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
     return line
 
 
