@@ -178,3 +178,20 @@ def test_pytest_plugin_runs_on_throwaway_databases(
         result.assert_outcomes(failed=1)
         assert "column person.nickname (VARCHAR(40)) is in the models but no migration" in result.stdout.str()
         untouched()
+
+
+def test_databases_not_named_are_not_connected_to(tmp_path: Path, kind: str) -> None:
+    with fresh_database("sqlite", str(tmp_path)) as url:
+        project = Project(tmp_path, url, "sqlite")
+        project.binds["audit"] = url.set(database=str(tmp_path / "audit.db"))
+        write_other_app(project, kind)
+        project.db("init", "--multidb")
+        project.db("migrate", "-m", "tables")
+        # The default database now names a server that refuses every connection.
+        unreachable = {"DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:1/none"}
+        project.db("upgrade", "--database", "audit", env=unreachable)
+        assert project.tables("audit") == {"alembic_version", "audit_log"}
+        status = project.db("status", "--database", "audit", env=unreachable).stdout
+        assert status.startswith("Database audit: at ") and "default" not in status
+        failed = project.db("current", env=unreachable, check=False)
+        assert error_line(failed).startswith("Error: Could not connect to the database")
