@@ -52,6 +52,7 @@ from .errors import (
     RevisionError,
 )
 from .extension import Migrate, MigrateState
+from .selection import only_databases
 
 __all__ = [
     "BackupError",
@@ -87,6 +88,7 @@ __all__ = [
     "list_templates",
     "merge",
     "migrate",
+    "only_databases",
     "plan",
     "resolve",
     "restore",

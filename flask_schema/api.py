@@ -110,7 +110,7 @@ def _bound_connect_time() -> None:
     from .backends import bound_connect_time
 
     seconds = float(settings.resolve("connect_timeout", current_app.config))
-    for engine in get_state().db.engines.values():
+    for engine in get_state().source.engines().values():
         bound_connect_time(engine, seconds)
 
 
@@ -729,9 +729,15 @@ def check(directory: str | None = None) -> None:
     """Raise :class:`ChangesDetected` if the models differ from the migrations."""
     from alembic import command
 
+    from .selection import require_honoured
+
     config = _existing_config(directory)
     with translate_errors():
-        command.check(config)
+        try:
+            command.check(config)
+        finally:
+            # Alembic's check runs env.py itself; one that ignored --database is said so.
+            require_honoured("this env.py")
 
 
 def ensure_version(
@@ -797,7 +803,7 @@ def lint(
             chosen = in_range(script, revisions)
         else:
             chosen = pending(script, _read_current(config, script))
-    dialects = backends_of(get_state().db) if backend is None else backend
+    dialects = backends_of(get_state().source) if backend is None else backend
     paths = [rev.path for rev in chosen]
     pending_only = not all_revisions and revisions is None
     findings = lint_files(paths, dialects, shared_new_tables=pending_only)
@@ -973,7 +979,7 @@ def restore(backup: str, lock_timeout: float = 0.0) -> Backup:
     args = state.configure_args
     with translate_errors():
         return restore_backup(
-            state.db,
+            state.source,
             backup,
             str(args.get("version_table") or "alembic_version"),
             args.get("version_table_schema"),

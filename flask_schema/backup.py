@@ -23,7 +23,7 @@ import shlex
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from . import settings
 from .errors import BackupError, ConfigurationError
@@ -31,6 +31,8 @@ from .errors import BackupError, ConfigurationError
 if TYPE_CHECKING:
     from flask import Flask
     from sqlalchemy.engine import Connection
+
+    from .sources import DatabaseSource
 
 #: Suffix of a backup that is still being written.
 PARTIAL_SUFFIX = ".partial"
@@ -135,7 +137,7 @@ def _safe(text: str) -> str:
 
 
 def restore(
-    db: Any, path: str, version_table: str, version_table_schema: str | None, timeout: float
+    source: DatabaseSource, path: str, version_table: str, version_table_schema: str | None, timeout: float
 ) -> Backup:
     """Replace the database a backup was made of with it, holding the migration lock.
 
@@ -153,7 +155,7 @@ def restore(
             f"{path} is not a backup made by 'flask db upgrade --backup' (see 'flask db backups')."
         )
     key = None if found.database == "default" else found.database
-    engines = db.engines
+    engines = source.engines()
     if key not in engines:
         raise BackupError(f"Cannot restore {path}: the app has no database '{found.database}'.")
     engine = engines[key]

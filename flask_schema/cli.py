@@ -91,6 +91,26 @@ def reports_errors(f: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def database_option(f: F) -> F:
+    """``--database NAME`` (repeatable): run the command on those databases only."""
+
+    @functools.wraps(f)
+    def wrapper(*args: Any, database: tuple[str, ...] = (), **kwargs: Any) -> Any:
+        from .selection import only_databases
+
+        with only_databases(database):
+            return f(*args, **kwargs)
+
+    option = click.option(
+        "--database",
+        "database",
+        multiple=True,
+        metavar="NAME",
+        help="Only this database ('default' or a bind name); repeat for several",
+    )
+    return option(wrapper)  # type: ignore[return-value]
+
+
 def _fail(message: str, code: int) -> None:
     echo_error(_scrub(message))
     sys.exit(code)
@@ -425,6 +445,7 @@ def _lock_args(no_lock: bool, lock_timeout: float | None) -> dict[str, Any]:
 @phase_option
 @click.option("--plan", is_flag=True, help="Show the steps it would run, and run nothing")
 @click.argument("revision", default="head")
+@database_option
 @reports_errors
 def upgrade(
     directory: str | None,
@@ -470,6 +491,7 @@ def upgrade(
 @_data_loss_options
 @click.option("--plan", is_flag=True, help="Show the steps it would run, and run nothing")
 @click.argument("revision", default="-1")
+@database_option
 @reports_errors
 def downgrade(
     directory: str | None,
@@ -579,6 +601,7 @@ def branches(directory: str | None, verbose: bool) -> None:
 @directory_option
 @verbose_option
 @click.option("--check-heads", is_flag=True, help="Exit 1 unless the database is at the heads")
+@database_option
 @reports_errors
 def current(directory: str | None, verbose: bool, check_heads: bool) -> None:
     """Display the current revision for each database."""
@@ -594,6 +617,7 @@ def current(directory: str | None, verbose: bool, check_heads: bool) -> None:
 @click.option("--purge", is_flag=True, help="Delete the version table before stamping")
 @_lock_options
 @click.argument("revisions", nargs=-1)
+@database_option
 @reports_errors
 def stamp(
     directory: str | None,
@@ -619,6 +643,7 @@ def stamp(
 
 @db_group.command()
 @directory_option
+@database_option
 @reports_errors
 def check(directory: str | None) -> None:
     """Check if there are any new operations to migrate."""
@@ -630,6 +655,7 @@ def check(directory: str | None) -> None:
 @directory_option
 @sql_option
 @_lock_options
+@database_option
 @reports_errors
 def ensure_version(directory: str | None, sql: bool, no_lock: bool, lock_timeout: float | None) -> None:
     """Create the version table if it does not exist."""
@@ -730,6 +756,7 @@ def _echo_findings(findings: Sequence[Any], err: bool = False) -> None:
     help="With --all, check only revisions after REV (default: MIGRATE_LINT_BASELINE)",
 )
 @click.argument("revisions", required=False)
+@database_option
 @reports_errors
 def lint(
     directory: str | None,
@@ -788,7 +815,7 @@ def _lint_written(script: Any) -> None:
     from .lint.targets import backends_of
     from .state import get_state
 
-    backends = backends_of(get_state().db)
+    backends = backends_of(get_state().source)
     if isinstance(script, str):
         findings = lint_source(script, "(dry run)", backends)
     elif script is not None and getattr(script, "path", None):
@@ -831,6 +858,7 @@ def _echo_plan(plan: list[tuple[str, list[str]]]) -> None:
     default=None,
     help="With --check: pre counts only what 'upgrade --phase pre' applies (the gate between phases)",
 )
+@database_option
 @reports_errors
 def status(directory: str | None, check: bool, phase: str | None) -> None:
     """Show each revision, oldest first, as applied or pending, per database."""
@@ -872,6 +900,7 @@ def status(directory: str | None, check: bool, phase: str | None) -> None:
     help="Its changes were undone by hand: leave the version table as it is",
 )
 @click.argument("revision")
+@database_option
 @reports_errors
 def resolve(
     directory: str | None,
@@ -893,6 +922,7 @@ def resolve(
 @db_group.command("sql")
 @directory_option
 @click.argument("revision", default="head")
+@database_option
 @reports_errors
 def sql_command(directory: str | None, revision: str) -> None:
     """Print the SQL of one revision's upgrade."""

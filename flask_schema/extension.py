@@ -1,8 +1,10 @@
 """The ``Migrate`` extension object.
 
-It remembers the app's ``db`` and the options, and registers the ``flask db``
-command group. It imports nothing from Alembic, so an app that never runs a
-migration command pays nothing for it.
+It remembers where the app's databases come from (a Flask-SQLAlchemy or
+Flask-SQLAlchemy-Lite ``db``, or plain SQLAlchemy ``engines`` and
+``metadata``, see :mod:`flask_schema.sources`) and the options, and
+registers the ``flask db`` command group. It imports nothing from Alembic,
+so an app that never runs a migration command pays nothing for it.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from flask import Flask
 
+from .sources import source_for
 from .state import MigrateState, _MissingDb, get_state
 
 if TYPE_CHECKING:
@@ -23,12 +26,28 @@ ConfigureCallback = TypeVar("ConfigureCallback", bound="Callable[[Config], Confi
 
 
 class Migrate:
-    """Bind Alembic migrations to a Flask app and its Flask-SQLAlchemy ``db``.
+    """Bind Alembic migrations to a Flask app and its databases.
 
     ``Migrate(app, db)`` registers the ``flask db`` commands at once; in an app
     factory create ``Migrate()`` at module level and call :meth:`init_app`.
     Extra keyword arguments are passed to Alembic's ``context.configure`` in
     ``env.py`` (for example ``include_schemas=True``).
+
+    :param db: A Flask-SQLAlchemy (3 or 2.5) or Flask-SQLAlchemy-Lite
+        ``SQLAlchemy`` object. The engines come from it.
+    :param metadata: The models' ``MetaData``, or a mapping of database name
+        (``"default"`` for the default one) to ``MetaData``. Needed with
+        Flask-SQLAlchemy-Lite and plain SQLAlchemy; with Flask-SQLAlchemy it
+        replaces ``db.metadatas``. One ``MetaData`` can serve several
+        databases when each table names its own in ``info["bind_key"]``.
+    :param engines: For an app without a Flask SQLAlchemy extension: an
+        ``Engine``, a database URL, a mapping of database name to either, or
+        a callable that returns one of those inside the app context. An
+        async engine or URL is migrated through a sync engine of the same
+        URL.
+
+    .. versionchanged:: 0.2
+        The ``metadata`` and ``engines`` arguments.
     """
 
     def __init__(
@@ -39,16 +58,21 @@ class Migrate:
         command: str = "db",
         compare_type: bool = True,
         render_as_batch: bool = True,
+        *,
+        metadata: Any = None,
+        engines: Any = None,
         **kwargs: Any,
     ) -> None:
         self.configure_callbacks: list[Callable[[Config], Config]] = []
         self.db = db
+        self.metadata = metadata
+        self.engines = engines
         self.command = command
         self.directory = str(directory)
         self.alembic_ctx_kwargs: dict[str, Any] = dict(kwargs)
         self.alembic_ctx_kwargs["compare_type"] = compare_type
         self.alembic_ctx_kwargs["render_as_batch"] = render_as_batch
-        if app is not None and db is not None:
+        if app is not None and (db is not None or engines is not None or metadata is not None):
             self.init_app(app, db)
         elif app is not None:
             # Flask-Migrate ignores Migrate(app) without db, and 'flask db' then "does not exist".
@@ -62,15 +86,23 @@ class Migrate:
         command: str | None = None,
         compare_type: bool | None = None,
         render_as_batch: bool | None = None,
+        *,
+        metadata: Any = None,
+        engines: Any = None,
         **kwargs: Any,
     ) -> None:
         """Register the extension on ``app``; arguments override the constructor's.
 
         The overrides are stored for this app only, so one ``Migrate`` object
         can serve several apps made by the same factory with different options.
+
+        .. versionchanged:: 0.2
+            The ``metadata`` and ``engines`` arguments, as for :class:`Migrate`.
         """
         db = db if db is not None else self.db
-        if db is None:
+        metadata = metadata if metadata is not None else self.metadata
+        engines = engines if engines is not None else self.engines
+        if db is None and engines is None and metadata is None:
             # Raising here would break loading the app with a traceback; each
             # 'flask db' command (and API call) says what is missing instead.
             self._register_without_db(app, command)
@@ -87,6 +119,7 @@ class Migrate:
             app=app,
             directory=str(directory) if directory is not None else self.directory,
             configure_args=ctx_kwargs,
+            source=source_for(db, metadata, engines),
         )
         app.extensions["migrate"] = state
 

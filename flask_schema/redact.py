@@ -57,7 +57,7 @@ def app_passwords() -> set[str]:
     try:
         from .state import get_state
 
-        engines = get_state().db.engines.values()
+        engines = get_state().source.engines().values()
         return {str(engine.url.password) for engine in engines if engine.url.password}
     except Exception:  # no app, no db, or engines that cannot be built
         return set()

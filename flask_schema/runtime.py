@@ -14,7 +14,8 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from . import compat
+from . import selection
+from .sources import DatabaseSource, label, source_for
 from .state import MigrateState, get_state
 
 if TYPE_CHECKING:
@@ -36,37 +37,49 @@ DirectivesHook = Callable[["MigrationContext", Any, "list[MigrationScript]"], No
 def run_env(multidb: bool = False) -> None:
     """Run the migration environment for the current Flask app.
 
-    Call this from ``env.py``. With ``multidb=True`` every database of
-    ``SQLALCHEMY_BINDS`` is migrated, each with its own version table and
-    all sharing one revision history. The lock, the run log and the step
-    reports are not here: the commands add them around any ``env.py``
+    Call this from ``env.py``. With ``multidb=True`` every database of the
+    app (``SQLALCHEMY_BINDS``, ``SQLALCHEMY_ENGINES`` or the ``engines``
+    given to ``Migrate``) is migrated, each with its own version table and
+    all sharing one revision history; ``--database NAME`` narrows that to
+    the databases named. The lock, the run log and the step reports are not
+    here: the commands add them around any ``env.py``
     (:mod:`flask_schema.run`), so this function only says which databases,
     metadata and options the project has.
     """
     from alembic import context
 
     state = get_state()
-    binds = bind_keys(state.db) if multidb else [None]
+    binds = selection.choose(bind_keys(state.db) if multidb else [None], multidb)
     if context.is_offline_mode():
         _run_offline(context, state, binds, multidb)
     else:
         _run_online(context, state, binds, multidb)
 
 
-def bind_keys(db: Any) -> list[str | None]:
-    """The bind keys of ``db``: the default database first, then each bind."""
-    keys: list[str | None] = list(compat.engines(db))
-    keys.sort(key=lambda key: (key is not None, key or ""))
-    return keys
+def source_of(db: Any = None) -> DatabaseSource:
+    """The source of the current app's databases; ``db`` only when it is another one."""
+    state = get_state()
+    if db is None or db is state.db:
+        return state.source
+    return source_for(db)
+
+
+def bind_keys(db: Any = None) -> list[str | None]:
+    """The database keys of the current app: the default database first, then each bind.
+
+    ``db`` is accepted for the revision template of earlier releases, which
+    passes ``get_state().db`` (``None`` for an app set up with ``engines=``).
+    """
+    return source_of(db).keys()
 
 
 def metadata_for(db: Any, key: str | None) -> MetaData:
-    """The metadata whose tables live in bind ``key`` (empty if none do)."""
-    return compat.metadata_for(db, key)
+    """The metadata whose tables live in database ``key`` (empty if none do)."""
+    return source_of(db).metadata_for(key)
 
 
 def database_label(key: str | None) -> str:
-    return "default" if key is None else key
+    return label(key)
 
 
 def configure_options(
@@ -115,13 +128,13 @@ def _run_offline(context: Any, state: MigrateState, binds: Sequence[str | None],
     config = context.config
     output = config.output_buffer or sys.stdout
     for key in binds:
-        engine: Engine = compat.engines(state.db)[key]
+        engine: Engine = state.source.engine(key)
         if multidb:
             output.write(f"-- Database: {database_label(key)}\n")
         options = configure_options(state, config, len(binds), engine.dialect.name)
         context.configure(
             url=engine.url,
-            target_metadata=metadata_for(state.db, key),
+            target_metadata=state.source.metadata_for(key),
             literal_binds=True,
             output_buffer=output,
             **_bind_tokens(key, multidb),
@@ -138,7 +151,7 @@ def _run_online(context: Any, state: MigrateState, binds: Sequence[str | None], 
             options = configure_options(state, config, len(binds), connection.dialect.name)
             context.configure(
                 connection=connection,
-                target_metadata=metadata_for(state.db, key),
+                target_metadata=state.source.metadata_for(key),
                 **_bind_tokens(key, multidb),
                 **options,
             )
@@ -172,15 +185,7 @@ def _connection_for(config: Config, state: MigrateState, key: str | None) -> Ite
 
 def _engine_for(state: MigrateState, key: str | None) -> Engine:
     """The engine of the database ``key``."""
-    found = compat.engines(state.db)
-    if key not in found:
-        from .errors import ConfigurationError
-
-        raise ConfigurationError(
-            f"No database is configured for {database_label(key)}: set SQLALCHEMY_DATABASE_URI"
-            " (or, for SQLALCHEMY_BINDS only, create the folder with 'flask db init --multidb')."
-        )
-    return found[key]
+    return state.source.engine(key)
 
 
 def _bind_tokens(key: str | None, multidb: bool) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from flask import Flask, current_app, has_app_context
 from . import settings
 from .errors import ConfigurationError
 from .internal_tables import skip_internal_tables
+from .sources import BrokenSource, DatabaseSource, source_for
 
 if TYPE_CHECKING:
     from sqlalchemy import MetaData
@@ -27,7 +28,9 @@ class MigrateState:
 
     The attribute names are those ``env.py`` files written by Flask-Migrate
     read (``db``, ``directory``, ``configure_args``, ``metadata``,
-    ``migrate``), so those files keep working unchanged.
+    ``migrate``), so those files keep working unchanged. ``source`` is where
+    flask_schema itself reads the engines and metadata. ``db`` is ``None``
+    for an app set up with ``engines=``.
     """
 
     def __init__(
@@ -37,9 +40,11 @@ class MigrateState:
         app: Flask,
         directory: str,
         configure_args: dict[str, Any],
+        source: DatabaseSource | None = None,
     ) -> None:
         self.migrate = migrate
         self.db = db
+        self.source = source if source is not None else source_for(db)
         self._app = app
         self._directory = directory
         self._configure_args = configure_args
@@ -73,7 +78,9 @@ class MigrateState:
     @property
     def metadata(self) -> MetaData:
         """The default metadata, for ``env.py`` files of old Flask-Migrate releases."""
-        return self.db.metadata  # type: ignore[no-any-return]
+        if self.db is not None and self.source.metadata is None:
+            return self.db.metadata  # type: ignore[no-any-return]
+        return self.source.metadata_for(None)
 
 
 class _MissingDb:
@@ -89,10 +96,7 @@ def get_state(app: Flask | None = None) -> MigrateState:
     app = app or current_app._get_current_object()  # type: ignore[attr-defined]
     state = app.extensions.get("migrate")
     if isinstance(state, _MissingDb):
-        raise ConfigurationError(
-            "flask_schema was set up without a db: pass the Flask-SQLAlchemy object, "
-            "Migrate(app, db) or migrate.init_app(app, db)."
-        )
+        raise ConfigurationError(BrokenSource.without_databases)
     if not isinstance(state, MigrateState):
         raise ConfigurationError(
             "flask_schema is not set up on this app: call Migrate(app, db) or "

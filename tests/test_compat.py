@@ -1,4 +1,4 @@
-"""flask_schema.compat against a db shaped like Flask-SQLAlchemy 2.5's.
+"""flask_schema.compat and the 2.5 source against a db shaped like Flask-SQLAlchemy 2.5's.
 
 CI's floor job runs the real Flask-SQLAlchemy 2.5 on SQLAlchemy 1.4 (see
 scripts/ci-matrix); these pin down what the helpers do with that shape here.
@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from flask import Flask
 
 from flask_schema import ConfigurationError, compat
+from flask_schema.sources import FlaskSQLAlchemy25Source, source_for
 
 
 class OldStyleDb:
@@ -31,8 +32,9 @@ def test_engines_of_an_old_style_db_come_from_sqlalchemy_binds(tmp_path: Path) -
     db = OldStyleDb({None: f"sqlite:///{tmp_path}/a.db", "stats": f"sqlite:///{tmp_path}/b.db"})
     app = Flask(__name__)
     app.config["SQLALCHEMY_BINDS"] = {"stats": "unused here"}
+    assert isinstance(source_for(db), FlaskSQLAlchemy25Source)
     with app.app_context():
-        found = compat.engines(db)
+        found = source_for(db).engines()
     assert list(found) == [None, "stats"]
     assert found["stats"] is db.get_engine(bind="stats")  # SQLAlchemy 2: the engine itself
     with found[None].connect() as connection:
@@ -45,21 +47,22 @@ def test_metadata_for_splits_one_metadata_by_bind_key() -> None:
     db = OldStyleDb({})
     sa.Table("person", db.metadata, sa.Column("id", sa.Integer, primary_key=True))
     sa.Table("hit", db.metadata, sa.Column("id", sa.Integer, primary_key=True), info={"bind_key": "stats"})
-    assert set(compat.metadata_for(db, None).tables) == {"person"}
-    assert set(compat.metadata_for(db, "stats").tables) == {"hit"}
-    assert compat.metadata_for(db, "other").tables == {}
+    assert set(source_for(db).metadata_for(None).tables) == {"person"}
+    assert set(source_for(db).metadata_for("stats").tables) == {"hit"}
+    assert source_for(db).metadata_for("other").tables == {}
 
 
 def test_metadata_for_without_binds_is_the_one_metadata() -> None:
     db = OldStyleDb({})
     sa.Table("person", db.metadata, sa.Column("id", sa.Integer, primary_key=True))
-    assert compat.metadata_for(db, None) is db.metadata
-    assert compat.metadata_for(db, "stats").tables == {}
+    assert source_for(db).metadata_for(None) is db.metadata
+    assert source_for(db).metadata_for("stats").tables == {}
 
 
 def test_swapping_engines_refuses_in_one_line_on_an_old_style_db() -> None:
     with pytest.raises(ConfigurationError) as raised:
-        compat.require_engine_mapping(OldStyleDb({}), "pytest --flask-schema")
+        with source_for(OldStyleDb({})).engines_replaced({}, "pytest --flask-schema"):
+            pass
     message = str(raised.value)
     assert "\n" not in message
     assert message.startswith("pytest --flask-schema needs Flask-SQLAlchemy 3.0 or later")

@@ -95,6 +95,22 @@ def test_multiple_databases(project: Project, tmp_path: Path) -> None:
         assert f"default: {head} (head)" in out and f"analytics: {head} (head)" in out
 
 
+def test_plain_sqlalchemy_two_databases(project: Project, tmp_path: Path) -> None:
+    from databases import fresh_database
+
+    shutil.copy(EXAMPLES / "plain" / "app.py", project.path)
+    (tmp_path / "stats").mkdir()
+    with fresh_database(project.backend, str(tmp_path / "stats")) as stats:
+        project.binds["stats"] = stats
+        url = stats.render_as_string(hide_password=False)
+        out = run_script(project, EXAMPLES / "plain" / "plain.sh", {"STATS_DATABASE_URL": url})
+        head = head_of(project)
+        assert f"Database stats: at base\n  [pending] {head}  person and views" in out
+        assert project.tables() == {"alembic_version", "person"}
+        assert project.tables("stats") == {"alembic_version", "page_view"}
+        assert f"default: {head} (head)\nstats: {head} (head)" in out
+
+
 def apply_diff(path: Path, diff: Path) -> None:
     """Apply a one-hunk diff of replaced lines, as the reader does by hand."""
     lines = diff.read_text().splitlines()

@@ -123,7 +123,7 @@ def private_names(path: Path) -> list[tuple[str, int]]:
     found = []
     for node in runtime_nodes(ast.parse(path.read_text())):
         if isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__"):
-            if ast.unparse(node.value) not in {"self", "cls"}:
+            if ast.unparse(node.value) not in {"self", "cls", "super()"}:
                 found.append((node.attr, node.lineno))
         if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(("alembic", "sqlalchemy")):
             found += [(alias.name, node.lineno) for alias in node.names if alias.name.startswith("_")]

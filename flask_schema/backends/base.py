@@ -127,6 +127,19 @@ class Backend:
 
     # -- connecting --------------------------------------------------------------
 
+    #: Async driver name -> the sync driver that reaches the same database
+    #: (``""``: the dialect's default driver). Migrations run on a sync
+    #: connection; an app that gives an async engine gets one made from the
+    #: same URL with this driver.
+    sync_drivers: dict[str, str] = {}
+
+    def sync_drivername(self, driver: str) -> str | None:
+        """The ``dialect+driver`` of a sync engine for the async ``driver``, or ``None``."""
+        found = self.sync_drivers.get(driver)
+        if found is None:
+            return None
+        return f"{self.dialect_name}+{found}" if found else self.dialect_name
+
     def connect_arguments(self, driver: str, seconds: float) -> dict[str, Any]:
         """Arguments for ``driver``'s ``connect()`` that give up on a silent server after ``seconds``.
 

@@ -90,6 +90,7 @@ class MySQLBackend(Backend):
     """MySQL and MariaDB: each DDL statement commits by itself."""
 
     families = ("mysql", "mariadb")
+    sync_drivers = {"aiomysql": "pymysql", "asyncmy": "pymysql"}
 
     def write_backup(self, connection: Connection, database: str, partial: str, final: str) -> str:
         return _dump(connection, database, partial, final)

@@ -97,6 +97,7 @@ class PostgresBackend(Backend):
     """PostgreSQL: DDL is transactional; locks are session advisory locks."""
 
     families = ("postgresql",)
+    sync_drivers = {"asyncpg": "psycopg", "psycopg_async": "psycopg"}
 
     named_enum_types = True
 

@@ -120,6 +120,7 @@ class SQLiteBackend(Backend):
     """SQLite: one writer at a time, DDL transactional once the driver lets us."""
 
     families = ("sqlite",)
+    sync_drivers = {"aiosqlite": ""}
 
     def write_backup(self, connection: Connection, database: str, partial: str, final: str) -> str:
         return _dump(connection, database, partial, final)

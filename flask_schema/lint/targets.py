@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..compat import engines
 from ..errors import RevisionError
 
 if TYPE_CHECKING:
     from alembic.script import Script, ScriptDirectory
+
+    from ..sources import DatabaseSource
 
 
 def in_range(script: ScriptDirectory, revisions: str) -> list[Script]:
@@ -51,12 +52,16 @@ def after_baseline(script: ScriptDirectory, baseline: str) -> list[Script]:
     return pending(script, {None: (found.revision,)})
 
 
-def backends_of(db: Any) -> dict[str, str | None]:
+def backends_of(source: DatabaseSource) -> dict[str, str | None]:
     """Dialect names of the app's databases, keyed as ``upgrade_<name>`` functions are.
 
-    Only the engines' dialects are read; nothing connects.
+    Only the engines' dialects are read; nothing connects. With
+    ``--database``, only the databases named.
     """
+    from ..selection import choose
+
+    engines = source.engines()
     found: dict[str, str | None] = {}
-    for key, engine in engines(db).items():
-        found[key or ""] = engine.dialect.name
+    for key in choose(source.keys(), multidb=True):
+        found[key or ""] = engines[key].dialect.name
     return found

@@ -29,6 +29,7 @@ from alembic.runtime.environment import EnvironmentContext
 
 from .. import compat, settings
 from ..internal_tables import skip_internal_tables
+from ..selection import require_honoured
 from .database import DatabaseRun
 from .keeper import LockKeeper, keeping
 from .request import DatabaseResult, RunRequest, RunResult, activate, deactivate
@@ -132,6 +133,7 @@ class RunEnvironment:
         # disables every logger its alembic.ini does not name, ours included;
         # the run's reports must still be seen.
         log.disabled = False
+        require_honoured("this env.py")  # before any lock or step: it ran run_env or not
         if connection is None or self.request.sql:
             self._alembic_configure(connection=connection, **kw)
             return
@@ -262,7 +264,7 @@ def _bind_key_of(engine: Engine) -> Any:
     """
     from ..state import get_state
 
-    engines = compat.engines(get_state().db)
+    engines = get_state().source.engines()
     for key, candidate in engines.items():
         if candidate is engine:
             return key

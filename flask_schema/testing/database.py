@@ -8,8 +8,10 @@ a copy of a template database made once per session on PostgreSQL, a copy of
 an empty file on SQLite, ``CREATE DATABASE`` elsewhere).
 
 While the run lasts, everything the app exposes points at those: its
-engines, ``SQLALCHEMY_DATABASE_URI``, ``SQLALCHEMY_BINDS`` and any other
-config value that holds one of the app's database URLs, so an ``env.py``
+engines (wherever its :mod:`~flask_schema.sources` keeps them: Flask-SQLAlchemy,
+Flask-SQLAlchemy-Lite or the ``engines`` given to ``Migrate``),
+``SQLALCHEMY_DATABASE_URI``, ``SQLALCHEMY_BINDS``, ``SQLALCHEMY_ENGINES`` and
+any other config value that holds one of the app's database URLs, so an ``env.py``
 that builds its own engine from the config (as Flask-Migrate 2.x wrote them)
 lands on the throw-away database too. And an :class:`IsolationGuard` watches
 every SQLAlchemy connection of the process: one that opens to any other
@@ -18,9 +20,9 @@ database is refused and fails the run, naming the URL.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, MutableMapping
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -28,8 +30,8 @@ from flask import Flask
 
 from ..backends import backend_for
 from ..backends.base import ADMIN_OPTION
-from ..compat import require_engine_mapping
 from ..errors import IsolationBreach
+from ..sources import DEFAULT_NAME, key_of
 from ..state import get_state
 
 if TYPE_CHECKING:
@@ -40,12 +42,6 @@ if TYPE_CHECKING:
 
 def bind_label(key: str | None) -> str:
     return "default" if key is None else str(key)
-
-
-def _engines(app: Flask) -> MutableMapping[str | None, Engine]:
-    """The live mapping of bind key to engine that Flask-SQLAlchemy keeps for ``app``."""
-    with app.app_context():
-        return require_engine_mapping(get_state(app).db, "pytest --flask-schema")
 
 
 class ThrowawayFactory:
@@ -114,8 +110,9 @@ class ThrowawayRun:
 @contextmanager
 def throwaway_databases(app: Flask, factory: ThrowawayFactory) -> Iterator[ThrowawayRun]:
     """Point every database of ``app`` at a new empty one while the block runs."""
-    engines = _engines(app)
-    originals = dict(engines)
+    source = get_state(app).source
+    with app.app_context():
+        originals = source.engines()
     made: list[tuple[ThrowawayDatabases, URL]] = []
     urls: dict[str | None, URL] = {}
     guard = IsolationGuard(())
@@ -123,17 +120,14 @@ def throwaway_databases(app: Flask, factory: ThrowawayFactory) -> Iterator[Throw
         for key, engine in originals.items():
             server, urls[key] = factory.take(engine.url)
             made.append((server, urls[key]))
-        for (key, url), (server, _) in zip(urls.items(), made):
-            engines[key] = server.engine(url)
+        replacements = {key: server.engine(url) for (key, url), (server, _) in zip(urls.items(), made)}
         guard = IsolationGuard(urls.values())
-        with _config_pointing_at(app, originals, urls), guard.installed():
-            yield ThrowawayRun(urls, guard)
+        with ExitStack() as swapped:
+            with app.app_context():  # where the source finds its engines; not the test's
+                swapped.enter_context(source.engines_replaced(replacements, "pytest --flask-schema"))
+            with _config_pointing_at(app, originals, urls), guard.installed():
+                yield ThrowawayRun(urls, guard)
     finally:
-        for key, engine in list(engines.items()):
-            if engine is not originals.get(key):
-                engine.dispose()
-        engines.clear()
-        engines.update(originals)
         for server, url in reversed(made):
             factory.give_back(server, url, untouched=database_identity(url) not in guard.used)
 
@@ -150,20 +144,29 @@ def _config_pointing_at(
     """
     config = app.config
     configured_binds = config.get("SQLALCHEMY_BINDS") or {}
+    configured_engines = config.get("SQLALCHEMY_ENGINES") or {}  # Flask-SQLAlchemy-Lite's
     named: dict[str, URL] = {}  # a database URL as text -> its throw-away URL
     for key, engine in originals.items():
         new = urls[key]
         named[engine.url.render_as_string(hide_password=False)] = new
-        configured = config.get("SQLALCHEMY_DATABASE_URI") if key is None else configured_binds.get(key)
-        if isinstance(configured, dict):
-            configured = configured.get("url")
-        if configured is not None:
-            named[_as_text(configured)] = new
+        for configured in (
+            config.get("SQLALCHEMY_DATABASE_URI") if key is None else configured_binds.get(key),
+            configured_engines.get(DEFAULT_NAME if key is None else key),
+        ):
+            if isinstance(configured, dict):
+                configured = configured.get("url")
+            if configured is not None:
+                named[_as_text(configured)] = new
     saved = dict(config)
     try:
         for name, value in saved.items():
             if name == "SQLALCHEMY_BINDS" and isinstance(value, dict):
                 config[name] = {bind: _swap_bind(entry, bind, urls, named) for bind, entry in value.items()}
+            elif name == "SQLALCHEMY_ENGINES" and isinstance(value, dict):
+                config[name] = {
+                    engine_name: _swap_bind(entry, key_of(engine_name), urls, named)
+                    for engine_name, entry in value.items()
+                }
             elif _is_url_value(value) and _as_text(value) in named:
                 config[name] = named[_as_text(value)].render_as_string(hide_password=False)
         yield
@@ -172,7 +175,7 @@ def _config_pointing_at(
         config.update(saved)
 
 
-def _swap_bind(entry: Any, key: str, urls: dict[str | None, URL], named: dict[str, URL]) -> Any:
+def _swap_bind(entry: Any, key: str | None, urls: dict[str | None, URL], named: dict[str, URL]) -> Any:
     new = urls.get(key)
     if isinstance(entry, dict):
         found = entry.get("url")

@@ -18,7 +18,6 @@ from .. import api
 from ..errors import MultipleHeadsError
 from ..internal_tables import lock_table, runlog_table
 from ..revision_headers import reuse_script_directories
-from ..runtime import bind_keys
 from ..state import get_state
 from .database import IsolationGuard, bind_label
 from .schema import Snapshot, snapshot
@@ -79,7 +78,7 @@ class MigrationRunner:
             directory = self.directory or get_state().directory
             return (
                 os.path.abspath(directory),
-                tuple(str(engine.url.get_backend_name()) for engine in get_state().db.engines.values()),
+                tuple(str(engine.url.get_backend_name()) for engine in get_state().source.engines().values()),
             )
 
     @contextmanager
@@ -153,12 +152,12 @@ class MigrationRunner:
     def bind_keys(self) -> list[str | None]:
         """The default database (``None``) first, then each bind."""
         with self.app_context():
-            return bind_keys(get_state().db)
+            return get_state().source.keys()
 
     def engine(self, bind: str | None = None) -> Engine:
         """The engine the app uses for ``bind`` (a throw-away database under the plugin)."""
         with self.app_context():
-            return get_state().db.engines[bind]  # type: ignore[no-any-return]
+            return get_state().source.engine(bind)
 
     def version_table(self) -> str:
         with self.app_context():
