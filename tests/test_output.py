@@ -213,3 +213,28 @@ def test_no_message_glues_two_sentences_without_a_full_stop() -> None:
         if (found := _glued_messages(path.read_text()))
     }
     assert glued == {}
+
+
+def test_a_long_upgrade_prints_one_line_per_step_and_a_summary(sqlite_project: Project) -> None:
+    from race import write_revision
+
+    sqlite_project.write_app()
+    sqlite_project.db("init")
+    count = 40
+    for number in range(1, count + 1):
+        down = f"r{number - 1:03d}" if number > 1 else None
+        write_revision(
+            sqlite_project, f"r{number:03d}", down,
+            f'op.create_table("t{number}", sa.Column("id", sa.Integer))', f'op.drop_table("t{number}")',
+        )
+
+    result = sqlite_project.db("upgrade")
+
+    lines = result.stderr.splitlines()
+    assert len(lines) <= count + 3, result.stderr
+    steps = [line for line in lines if re.search(r"\[\d+/40\] default: upgrade", line)]
+    assert len(steps) == count
+    assert "[40/40] default: upgrade r039 -> r040, r040 (" in steps[-1]
+    assert re.search(r"Applied 40 steps to default in [\d.]+s; it is now at r040\.", lines[-1])
+    back = sqlite_project.db("downgrade", "base")
+    assert len(back.stderr.splitlines()) <= count + 3
