@@ -298,7 +298,7 @@ def versions() -> dict[str, str]:
 
     found = {"python": platform.python_version()}
     for name in ("pytest", "flask", "flask-sqlalchemy", "sqlalchemy", "alembic", "pytest-alembic",
-                 "flask-schema"):
+                 "flask-schema-migrate"):
         found[name] = version(name)
     return found
 
