@@ -19,6 +19,7 @@ line. Nothing here imports SQLAlchemy until a method is called.
 
 from __future__ import annotations
 
+import abc
 import logging
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from contextlib import contextmanager
@@ -53,7 +54,7 @@ def _sorted(keys: Any) -> list[str | None]:
     return found
 
 
-class DatabaseSource:
+class DatabaseSource(abc.ABC):
     """The engines and metadata of one app's databases, by key.
 
     ``metadata`` given to ``Migrate`` replaces whatever the library keeps:
@@ -130,8 +131,9 @@ class DatabaseSource:
 
     # -- what each kind provides ----------------------------------------------
 
+    @abc.abstractmethod
     def _engines(self) -> dict[str | None, Engine]:
-        raise NotImplementedError
+        """Each kind's engines by key, as it finds them."""
 
     def _own_metadata(self, key: str | None) -> MetaData:
         from sqlalchemy import MetaData

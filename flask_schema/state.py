@@ -8,7 +8,7 @@ here imports the commands.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from flask import Flask, current_app, has_app_context
 
@@ -20,7 +20,13 @@ from .sources import BrokenSource, DatabaseSource, source_for
 if TYPE_CHECKING:
     from sqlalchemy import MetaData
 
-    from .extension import Migrate
+    from .config import Config
+
+
+class _Extension(Protocol):
+    """What the state needs of the ``Migrate`` object that made it."""
+
+    def call_configure_callbacks(self, config: Config) -> Config: ...
 
 
 class MigrateState:
@@ -35,7 +41,7 @@ class MigrateState:
 
     def __init__(
         self,
-        migrate: Migrate,
+        migrate: _Extension,
         db: Any,
         app: Flask,
         directory: str,
