@@ -95,6 +95,19 @@ class MigrationLock(abc.ABC):
         """Who holds the lock, when the database can tell."""
         return None
 
+    def query(self, sql: str, **params: Any) -> Any:
+        """The first row of ``sql`` run on the lock's connection (shared with the keep-alive thread)."""
+        from sqlalchemy import text
+
+        assert self.connection is not None
+        with self.mutex:
+            return self.connection.execute(text(sql), params).first()
+
+    def scalar(self, sql: str, **params: Any) -> Any:
+        """The first value of :meth:`query`."""
+        row = self.query(sql, **params)
+        return row[0] if row is not None else None
+
     def renew(self) -> None:
         """Keep the lock's connection and lease alive; raise if that fails."""
         if self.connection is not None:

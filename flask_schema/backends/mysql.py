@@ -48,37 +48,24 @@ class MariaDBLock(MigrationLock):
         super().__init__(full, timeout, notify, connection)
         self.database_label = f"MariaDB database '{database}'"
 
-    def _execute(self, sql: str, **params: Any) -> Any:
-        from sqlalchemy import text
-
-        assert self.connection is not None
-        with self.mutex:
-            return self.connection.execute(text(sql), params).scalar()
-
     def try_acquire(self) -> bool:
-        result = self._execute("SELECT GET_LOCK(:name, 0)", name=self.name)
+        result = self.scalar("SELECT GET_LOCK(:name, 0)", name=self.name)
         if result is None:
             raise LockTimeout(f"The server refused the migration lock {self.name!r} (GET_LOCK failed).")
         return bool(result == 1)
 
     def release(self) -> None:
-        self._execute("SELECT RELEASE_LOCK(:name)", name=self.name)
+        self.scalar("SELECT RELEASE_LOCK(:name)", name=self.name)
 
     def check_held(self) -> bool:
-        return bool(self._execute("SELECT IS_USED_LOCK(:name) = CONNECTION_ID()", name=self.name))
+        return bool(self.scalar("SELECT IS_USED_LOCK(:name) = CONNECTION_ID()", name=self.name))
 
     def describe_holder(self) -> str | None:
-        from sqlalchemy import text
-
-        assert self.connection is not None
-        with self.mutex:
-            row = self.connection.execute(
-                text(
-                    "SELECT p.ID, p.HOST, p.TIME FROM information_schema.PROCESSLIST p"
-                    " WHERE p.ID = IS_USED_LOCK(:name)"
-                ),
-                {"name": self.name},
-            ).first()
+        row = self.query(
+            "SELECT p.ID, p.HOST, p.TIME FROM information_schema.PROCESSLIST p"
+            " WHERE p.ID = IS_USED_LOCK(:name)",
+            name=self.name,
+        )
         if row is None:
             return None
         connection_id, host, seconds = row

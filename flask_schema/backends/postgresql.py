@@ -46,21 +46,14 @@ class PostgresLock(MigrationLock):
         digest = hashlib.sha256(name.encode()).digest()
         return int.from_bytes(digest[:8], "big", signed=True)
 
-    def _execute(self, sql: str, **params: Any) -> Any:
-        from sqlalchemy import text
-
-        assert self.connection is not None
-        with self.mutex:
-            return self.connection.execute(text(sql), params).scalar()
-
     def try_acquire(self) -> bool:
-        return bool(self._execute("SELECT pg_try_advisory_lock(:key)", key=self.key))
+        return bool(self.scalar("SELECT pg_try_advisory_lock(:key)", key=self.key))
 
     def release(self) -> None:
-        self._execute("SELECT pg_advisory_unlock(:key)", key=self.key)
+        self.scalar("SELECT pg_advisory_unlock(:key)", key=self.key)
 
     def check_held(self) -> bool:
-        held = self._execute(
+        held = self.scalar(
             "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
             " AND pid = pg_backend_pid() AND classid::bigint = :high AND objid::bigint = :low"
             " AND objsubid = 1",
@@ -70,21 +63,16 @@ class PostgresLock(MigrationLock):
         return bool(held)
 
     def describe_holder(self) -> str | None:
-        from sqlalchemy import text
-
-        assert self.connection is not None
-        with self.mutex:
-            row = self.connection.execute(
-                text(
-                    "SELECT a.application_name, a.client_addr, a.pid, a.backend_start"
-                    " FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
-                    " WHERE l.locktype = 'advisory' AND l.granted"
-                    " AND l.classid::bigint = :high AND l.objid::bigint = :low"
-                    " AND l.objsubid = 1 AND l.database = (SELECT oid FROM pg_database"
-                    " WHERE datname = current_database())"
-                ),
-                {"high": (self.key >> 32) & 0xFFFFFFFF, "low": self.key & 0xFFFFFFFF},
-            ).first()
+        row = self.query(
+            "SELECT a.application_name, a.client_addr, a.pid, a.backend_start"
+            " FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
+            " WHERE l.locktype = 'advisory' AND l.granted"
+            " AND l.classid::bigint = :high AND l.objid::bigint = :low"
+            " AND l.objsubid = 1 AND l.database = (SELECT oid FROM pg_database"
+            " WHERE datname = current_database())",
+            high=(self.key >> 32) & 0xFFFFFFFF,
+            low=self.key & 0xFFFFFFFF,
+        )
         if row is None:
             return None
         application, address, pid, since = row
