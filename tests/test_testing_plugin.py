@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from databases import fresh_database
+from databases import BACKENDS, fresh_database
 from project import Project
 
 from flask_schema.config import TEMPLATES_DIR
@@ -724,3 +724,130 @@ def test_a_change_the_sql_does_not_name_is_still_found(
     output = result.stdout.str()
     assert "Expected downgrading r2cascade (" in output
     assert "removed: column person.mood " in output
+
+
+# One change each, on a table ``person`` (and, on PostgreSQL, a type ``mood``):
+# the quick snapshot the walk reads must see every one of them, whole and
+# restricted to the names the change's SQL names. On SQLite and MariaDB the
+# quick snapshot is the inspector's; on PostgreSQL it is one catalog query.
+SCHEMA_BASE = {
+    "any": [
+        "CREATE TABLE person (id INTEGER PRIMARY KEY, name VARCHAR(20), boss_id INTEGER)",
+    ],
+    "postgresql": [
+        "CREATE TYPE mood AS ENUM ('ok')",
+        "CREATE TABLE feeling (id INTEGER PRIMARY KEY, m mood)",
+    ],
+}
+ADD_BOSS_KEY = "ALTER TABLE person ADD CONSTRAINT fk_boss FOREIGN KEY (boss_id) REFERENCES person (id)"
+SCHEMA_CHANGES: dict[str, dict[str, list[str]]] = {
+    "column added": {"any": ["ALTER TABLE person ADD COLUMN age INTEGER"]},
+    "column retyped": {
+        "postgresql": ["ALTER TABLE person ALTER COLUMN name TYPE VARCHAR(40)"],
+        "mariadb": ["ALTER TABLE person MODIFY name VARCHAR(40)"],
+    },
+    "column made NOT NULL": {
+        "postgresql": ["ALTER TABLE person ALTER COLUMN name SET NOT NULL"],
+        "mariadb": ["ALTER TABLE person MODIFY name VARCHAR(20) NOT NULL"],
+    },
+    "default given": {
+        "postgresql": ["ALTER TABLE person ALTER COLUMN name SET DEFAULT 'x'"],
+        "mariadb": ["ALTER TABLE person ALTER COLUMN name SET DEFAULT 'x'"],
+    },
+    "index": {"any": ["CREATE INDEX ix_person_name ON person (name)"]},
+    "unique constraint": {
+        "postgresql": ["ALTER TABLE person ADD CONSTRAINT uq_person_name UNIQUE (name)"],
+        "mariadb": ["ALTER TABLE person ADD CONSTRAINT uq_person_name UNIQUE (name)"],
+    },
+    "foreign key": {
+        "postgresql": [ADD_BOSS_KEY],
+        "mariadb": [ADD_BOSS_KEY],
+    },
+    "check constraint": {
+        "postgresql": ["ALTER TABLE person ADD CONSTRAINT ck_name CHECK (name <> '')"],
+        "mariadb": ["ALTER TABLE person ADD CONSTRAINT ck_name CHECK (name <> '')"],
+    },
+    "view": {"any": ["CREATE VIEW person_names AS SELECT name FROM person"]},
+    "table": {"any": ["CREATE TABLE tag (id INTEGER PRIMARY KEY)"]},
+    "sequence": {"postgresql": ["CREATE SEQUENCE counter"]},
+    "serial column": {"postgresql": ["ALTER TABLE person ADD COLUMN number SERIAL"]},
+    "enum label": {"postgresql": ["ALTER TYPE mood ADD VALUE 'sad'"]},
+    # The inspector's foreign keys do not say what happens on delete; the catalog does.
+    "foreign key's ON DELETE": {
+        "postgresql": [
+            ADD_BOSS_KEY,
+            "--- the snapshot before is taken here",
+            "ALTER TABLE person DROP CONSTRAINT fk_boss",
+            "ALTER TABLE person ADD CONSTRAINT fk_boss FOREIGN KEY (boss_id) REFERENCES person (id) "
+            "ON DELETE CASCADE",
+        ]
+    },
+}
+
+
+@pytest.mark.parametrize(
+    ("backend", "change"),
+    [
+        (backend, change)
+        for change, by_backend in SCHEMA_CHANGES.items()
+        for backend in BACKENDS
+        if backend in by_backend or "any" in by_backend
+    ],
+)
+def test_the_walks_snapshot_sees_every_kind_of_change(backend: str, change: str, tmp_path: Path) -> None:
+    from flask_schema.testing.schema import compare, names_in, restrict, snapshot
+
+    statements = SCHEMA_CHANGES[change].get(backend) or SCHEMA_CHANGES[change]["any"]
+    setup = SCHEMA_BASE["any"] + SCHEMA_BASE.get(backend, [])
+    if "--- the snapshot before is taken here" in statements:
+        split = statements.index("--- the snapshot before is taken here")
+        setup, statements = setup + statements[:split], statements[split + 1 :]
+    with fresh_database(backend, str(tmp_path)) as url:
+        engine = sa.create_engine(url)
+        try:
+            with engine.begin() as connection:
+                for statement in setup:
+                    connection.execute(sa.text(statement))
+            with engine.connect() as connection:
+                before = snapshot(connection, set(), quick=True)
+                assert not compare(before, snapshot(connection, set(), quick=True))
+            with engine.begin() as connection:
+                for statement in statements:
+                    connection.execute(sa.text(statement))
+            named = names_in(statements)
+            with engine.connect() as connection:
+                whole = snapshot(connection, set(), quick=True)
+                part = snapshot(connection, set(), tables=named, quick=True)
+        finally:
+            engine.dispose()
+
+    assert compare(before, whole), f"{change} not seen"
+    assert compare(restrict(before, named), part), f"{change} not seen by a read of {sorted(named)}"
+    # A read restricted to some names holds nothing about the others.
+    assert all(key[2] in named for key in part)
+
+
+def test_the_quick_snapshot_lists_what_the_inspector_lists(backend: str, tmp_path: Path) -> None:
+    from flask_schema.testing.schema import snapshot
+
+    with fresh_database(backend, str(tmp_path)) as url:
+        engine = sa.create_engine(url)
+        try:
+            with engine.begin() as connection:
+                connection.execute(sa.text("CREATE TABLE tag (id INTEGER PRIMARY KEY)"))
+                connection.execute(sa.text("CREATE VIEW tag_ids AS SELECT id FROM tag"))
+                connection.execute(sa.text("CREATE TABLE person (id INTEGER PRIMARY KEY, name VARCHAR(20))"))
+            with engine.connect() as connection:
+                quick = snapshot(connection, {"person"}, quick=True)
+                inspected = snapshot(connection, {"person"})
+        finally:
+            engine.dispose()
+
+    def listed(found: dict[tuple[str, ...], str]) -> set[tuple[str, ...]]:
+        return {key for key in found if key[1] in {"table", "view", "column"}}
+
+    assert listed(quick) == listed(inspected) == {
+        ("", "table", "tag"),
+        ("", "column", "tag", "id"),
+        ("", "view", "tag_ids"),
+    }

@@ -32,6 +32,9 @@ log = logging.getLogger("flask_schema")
 #: The ways the migration lock can be taken (the ``lock_method`` setting).
 LOCK_METHODS = ("native", "table")
 
+#: One fact of a schema: (kind, table, name or ``None``, text for people).
+SchemaRow = tuple[str, str, str | None, str]
+
 
 class Backend:
     """The facts and actions of one database family, for one dialect name."""
@@ -234,6 +237,24 @@ class Backend:
         post-deploy revision copies what the old release wrote meanwhile.
         """
         return [], []
+
+    # -- reading the schema (the pytest plugin's walk) ------------------------------
+
+    def describe_schema(
+        self, connection: Connection, exclude_tables: set[str], tables: set[str] | None
+    ) -> list[SchemaRow] | None:
+        """The schema as rows of (kind, table, name, text), read in one query, or ``None``.
+
+        The migration checks read the schema after each step of a walk;
+        SQLAlchemy's inspector needs a dozen queries for that, which is most
+        of the walk's time on a server. A family that can say it all in one
+        catalog query does so here. A table, view, free-standing sequence or
+        enum type is a row with no name; a table's columns, indexes,
+        constraints and owned sequences are rows that name it. With
+        ``tables``, only what those names name is read. ``None`` means: use
+        the inspector.
+        """
+        return None
 
     # -- throw-away databases (the pytest plugin) ---------------------------------
 

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from ..errors import BackupError
-from .base import Backend, ThrowawayDatabases, quote, session_setting, throwaway_name
+from .base import Backend, SchemaRow, ThrowawayDatabases, quote, session_setting, throwaway_name
 from .lock import MigrationLock, Notify, clock, holder_description
 from .storage import SameStorage, canonical_default, replace_outside_quotes
 from .tools import dotted, find_tool, run_tool, tool_version, version_numbers
@@ -21,6 +21,92 @@ if TYPE_CHECKING:
 #: Databases to try for the administrative connection when the app's own
 #: database does not exist yet.
 MAINTENANCE_DATABASES = ("postgres", "template1")
+
+#: :meth:`PostgresBackend.describe_schema`: the relations and enum types of the
+#: current schema, and the columns, constraints, indexes and owned sequences of
+#: its tables, one row each; with ``every`` false, only those named in ``tables``.
+SCHEMA_QUERY = """
+WITH rel AS (
+    SELECT c.oid, c.relname::text AS relname, c.relkind
+    FROM pg_catalog.pg_class c
+    JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+    WHERE n.nspname = current_schema()
+      AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
+      AND c.relname::text NOT IN :exclude
+      AND (:every OR c.relname::text IN :tables)
+),
+detailed AS (
+    SELECT oid, relname FROM rel WHERE relkind IN ('r', 'p', 'f')
+)
+SELECT CASE WHEN relkind = 'S' THEN 'sequence' WHEN relkind IN ('v', 'm') THEN 'view' ELSE 'table' END,
+       relname, NULL,
+       CASE WHEN relkind = 'S' THEN 'sequence ' || relname
+            WHEN relkind IN ('v', 'm') THEN 'view ' || relname || ' AS ' || pg_catalog.pg_get_viewdef(oid)
+            ELSE 'table ' || relname END
+FROM rel
+WHERE relkind <> 'S' OR NOT EXISTS (
+    SELECT 1 FROM pg_catalog.pg_depend dep
+    WHERE dep.classid = 'pg_catalog.pg_class'::regclass AND dep.objid = rel.oid
+      AND dep.refclassid = 'pg_catalog.pg_class'::regclass AND dep.deptype IN ('a', 'i')
+)
+UNION ALL
+SELECT 'sequence', d.relname, s.relname::text, 'sequence ' || s.relname || ' of ' || d.relname
+FROM detailed d
+JOIN pg_catalog.pg_depend dep
+  ON dep.refclassid = 'pg_catalog.pg_class'::regclass AND dep.refobjid = d.oid
+ AND dep.classid = 'pg_catalog.pg_class'::regclass AND dep.deptype IN ('a', 'i')
+JOIN pg_catalog.pg_class s ON s.oid = dep.objid AND s.relkind = 'S'
+UNION ALL
+SELECT 'enum type', t.typname::text, NULL,
+       'enum type ' || t.typname || ' ('
+       || (SELECT string_agg(quote_literal(e.enumlabel), ', ' ORDER BY e.enumsortorder)
+           FROM pg_catalog.pg_enum e WHERE e.enumtypid = t.oid) || ')'
+FROM pg_catalog.pg_type t
+JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
+WHERE n.nspname = current_schema() AND t.typtype = 'e' AND (:every OR t.typname::text IN :tables)
+UNION ALL
+SELECT 'column', d.relname, a.attname::text,
+       'column ' || d.relname || '.' || a.attname || ' '
+       || pg_catalog.format_type(a.atttypid, a.atttypmod)
+       || CASE WHEN a.attnotnull THEN ' NOT NULL' ELSE '' END
+       || COALESCE(' DEFAULT ' || pg_catalog.pg_get_expr(ad.adbin, ad.adrelid), '')
+       || CASE a.attidentity WHEN 'a' THEN ' IDENTITY ALWAYS' WHEN 'd' THEN ' IDENTITY BY DEFAULT' ELSE '' END
+       || COALESCE(' COLLATE ' || NULLIF(co.collname, 'default'), '')
+FROM detailed d
+JOIN pg_catalog.pg_attribute a ON a.attrelid = d.oid AND a.attnum > 0 AND NOT a.attisdropped
+LEFT JOIN pg_catalog.pg_attrdef ad ON ad.adrelid = d.oid AND ad.adnum = a.attnum
+LEFT JOIN pg_catalog.pg_collation co ON co.oid = a.attcollation
+UNION ALL
+SELECT CASE k.contype WHEN 'p' THEN 'primary key' WHEN 'u' THEN 'unique constraint'
+                      WHEN 'f' THEN 'foreign key' WHEN 'c' THEN 'check constraint'
+                      ELSE 'constraint' END,
+       d.relname, k.conname::text,
+       CASE k.contype
+           WHEN 'p' THEN 'primary key of ' || d.relname || ' ' || regexp_replace(kd.def, '^PRIMARY KEY ', '')
+           WHEN 'u' THEN 'unique constraint ' || k.conname || ' on ' || d.relname || ' '
+                         || regexp_replace(kd.def, '^UNIQUE ', '')
+           WHEN 'f' THEN 'foreign key ' || k.conname || ' on ' || d.relname || ' '
+                         || regexp_replace(kd.def, '^FOREIGN KEY ', '')
+           WHEN 'c' THEN 'check constraint ' || k.conname || ' on ' || d.relname || ': ' || kd.def
+           ELSE 'constraint ' || k.conname || ' on ' || d.relname || ': ' || kd.def END
+FROM detailed d
+JOIN pg_catalog.pg_constraint k ON k.conrelid = d.oid
+CROSS JOIN LATERAL (SELECT pg_catalog.pg_get_constraintdef(k.oid) AS def) kd
+UNION ALL
+SELECT 'index', d.relname, ic.relname::text,
+       CASE WHEN i.indisunique THEN 'unique ' ELSE '' END
+       || 'index ' || ic.relname || ' on ' || d.relname || ' '
+       || regexp_replace(
+           substring(pg_catalog.pg_get_indexdef(i.indexrelid) FROM ' USING (.*)$'), '^btree ', ''
+       )
+FROM detailed d
+JOIN pg_catalog.pg_index i ON i.indrelid = d.oid
+JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
+WHERE NOT EXISTS (
+    SELECT 1 FROM pg_catalog.pg_constraint k
+    WHERE k.conindid = i.indexrelid AND k.conrelid = d.oid AND k.contype IN ('p', 'u', 'x')
+)
+"""
 
 _REAL = r"REAL|FLOAT4|FLOAT\((?:[1-9]|1\d|2[0-4])\)"
 _DOUBLE = r"DOUBLE PRECISION|DOUBLE|FLOAT8?|FLOAT\((?:2[5-9]|[34]\d|5[0-3])\)"
@@ -183,6 +269,24 @@ class PostgresBackend(Backend):
             return
         with session_setting(connection, f"SET lock_timeout = {int(seconds * 1000)}", "RESET lock_timeout"):
             yield
+
+    def describe_schema(
+        self, connection: Connection, exclude_tables: set[str], tables: set[str] | None
+    ) -> list[SchemaRow]:
+        """One query over the catalog of the current schema, in PostgreSQL's own spelling.
+
+        Constraints and indexes are given as ``pg_get_constraintdef`` and
+        ``pg_get_indexdef`` print them, so a trace the inspector would not
+        show (an ``ON DELETE`` rule, an index's ``WHERE``) is seen too.
+        """
+        import sqlalchemy as sa
+
+        query = sa.text(SCHEMA_QUERY).bindparams(
+            sa.bindparam("exclude", sorted(exclude_tables) or [""], expanding=True),
+            sa.bindparam("tables", sorted(tables or ()) or [""], expanding=True),
+            every=tables is None,
+        )
+        return [(kind, table, name, text) for kind, table, name, text in connection.execute(query)]
 
     def throwaway_databases(self, url: URL, folder: str) -> ThrowawayDatabases:
         return PostgresThrowaways(url)

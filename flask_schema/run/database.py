@@ -287,12 +287,18 @@ class DatabaseRun:
         """
         assert self.context is not None
         check_known(self.script, self.label, heads)
+        # A stairway makes the same move twice (up, down, up); Alembic's path
+        # search walks the whole ancestry, so each path is looked up once.
+        paths: dict[tuple[str, str, tuple[str, ...]], list[Any]] = {}
         for index, (direction, target) in enumerate(self.request.moves):
             alembic_private.forget_created_types(self.context)
-            if direction == "upgrade":
-                planned = alembic_private.upgrade_steps(self.script, target, heads)
-            else:
-                planned = alembic_private.downgrade_steps(self.script, target, heads)
+            planned = paths.get((direction, target, heads))
+            if planned is None:
+                if direction == "upgrade":
+                    planned = alembic_private.upgrade_steps(self.script, target, heads)
+                else:
+                    planned = alembic_private.downgrade_steps(self.script, target, heads)
+                paths[(direction, target, heads)] = planned
             for step in planned:
                 self._check_lock_before(step)
                 self._begin(step)

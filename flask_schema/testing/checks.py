@@ -214,7 +214,7 @@ def _walk_for(runner: MigrationRunner, check_name: str) -> Walk:
     still_to_run = runner.memo.get(STILL_TO_RUN, set())
     compare_schema = check_name == "downgrade_leaves_no_trace" or other in still_to_run
     walk = walk_history(runner, compare_schema, exact=False)
-    if walk.tracked is not None and compare(walk.tracked, runner.schema()):
+    if walk.tracked is not None and compare(walk.tracked, runner.schema(quick=True)):
         # The head's schema is not what the steps' SQL named (a trigger, a CASCADE):
         # walk again from the base, reading the whole schema at each step.
         try:
@@ -246,7 +246,7 @@ def walk_history(runner: MigrationRunner, compare_schema: bool, exact: bool) -> 
     revisions = runner.revisions()
     linear = _is_linear(revisions)
     walk = Walk(compared=compare_schema)
-    known = runner.schema() if compare_schema else {}
+    known = runner.schema(quick=True) if compare_schema else {}
     moves: list[tuple[str, str]] = []
     for script in revisions:
         parent = _parent(script, linear)
@@ -268,7 +268,7 @@ def walk_history(runner: MigrationRunner, compare_schema: bool, exact: bool) -> 
         named |= names_in(batch)
         if index == 1 and walk.leftover is None:
             tables = None if exact else touched_tables(known, named)
-            after = runner.schema(tables)
+            after = runner.schema(tables, quick=True)
             before = known if tables is None else restrict(known, tables)
             diff = compare(before, after)
             if diff:
@@ -276,13 +276,13 @@ def walk_history(runner: MigrationRunner, compare_schema: bool, exact: bool) -> 
             walk.compared_count += 1
         if index == 2:
             if exact:
-                known = runner.schema()
+                known = runner.schema(quick=True)
             else:
                 tables = touched_tables(known, named)
-                known = update(known, runner.schema(tables), tables)
+                known = update(known, runner.schema(tables, quick=True), tables)
         statements.clear()  # the reads above are ours, not the next step's
 
-    with runner.recorded_statements() as statements:
+    with runner.reading_schema(), runner.recorded_statements() as statements:
         try:
             runner.walk(moves, after_move)
         except Exception as error:  # a revision's own code may raise anything
@@ -343,6 +343,7 @@ def downgrade_leaves_no_trace(runner: MigrationRunner) -> None:
 def models_match(runner: MigrationRunner) -> None:
     """After upgrading to the head, autogenerate finds no difference to the models."""
     try:
+        # Nothing to do on databases that a passed ``upgrade`` check left at the head.
         runner.upgrade("heads")
     except Exception as error:  # a revision's own code may raise anything
         raise CheckFailed(
@@ -394,12 +395,21 @@ def describe_model_diff(diff: Any) -> str:
     return describe_diff(diff)
 
 
+#: A state of a check's databases: upgraded from empty to the head, each revision in order.
+AT_HEAD = "head"
+
+
 @dataclass(frozen=True)
 class Check:
     name: str
     run: Callable[[MigrationRunner], None]
     #: False for checks that read only the revision files, so none is made.
     needs_database: bool = True
+    #: When the check passes, the state its databases are left in, for a later check to start from.
+    leaves: str | None = None
+    #: The state this check would bring empty databases to first; it starts from databases a
+    #: passed check left in that state, where there are some, instead of doing it again.
+    starts_from: str | None = None
 
     @property
     def description(self) -> str:
@@ -411,9 +421,9 @@ CHECKS: dict[str, Check] = {
     check.name: check
     for check in [
         Check("single_head", single_head, needs_database=False),
-        Check("upgrade", upgrade),
+        Check("upgrade", upgrade, leaves=AT_HEAD),
         Check("stairway", stairway),
         Check("downgrade_leaves_no_trace", downgrade_leaves_no_trace),
-        Check("models_match", models_match),
+        Check("models_match", models_match, starts_from=AT_HEAD),
     ]
 }

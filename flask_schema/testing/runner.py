@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from typing import TYPE_CHECKING, Any, cast
 
 from flask import Flask
@@ -24,7 +24,7 @@ from .schema import Snapshot, snapshot
 
 if TYPE_CHECKING:
     from alembic.script import Script
-    from sqlalchemy.engine import Engine
+    from sqlalchemy.engine import Connection, Engine
 
 
 class MigrationRunner:
@@ -57,6 +57,8 @@ class MigrationRunner:
         self.memo: dict[Any, Any] = memo if memo is not None else {}
         #: Whether upgrades and downgrades take the migration lock (``None``: the app's setting).
         self.lock = lock
+        #: The connections :meth:`schema` reads on, by bind key, inside :meth:`reading_schema`.
+        self._readers: dict[str | None, Connection] = {}
 
     @contextmanager
     def app_context(self) -> Iterator[None]:
@@ -97,6 +99,22 @@ class MigrationRunner:
             yield found
         finally:
             event.remove(Engine, "before_cursor_execute", record)
+
+    @contextmanager
+    def reading_schema(self) -> Iterator[None]:
+        """Read the schema on one connection per database for the whole block.
+
+        For a block that reads it after every step: a connection of its own,
+        in autocommit mode, costs no checkout, ``BEGIN`` or ``ROLLBACK`` per read.
+        """
+        with ExitStack() as stack:
+            for key in self.bind_keys():
+                connection = stack.enter_context(self.engine(key).connect())
+                self._readers[key] = connection.execution_options(isolation_level="AUTOCOMMIT")
+            try:
+                yield
+            finally:
+                self._readers.clear()
 
     # -- the history -------------------------------------------------------------
 
@@ -184,10 +202,12 @@ class MigrationRunner:
             query = sa.select(reflected).order_by(*reflected.primary_key.columns)
             return [dict(row) for row in connection.execute(query).mappings()]
 
-    def schema(self, tables: set[str] | None = None) -> Snapshot:
+    def schema(self, tables: set[str] | None = None, quick: bool = False) -> Snapshot:
         """The schema of every database, without the version table and our own tables beside it.
 
         With ``tables``, only those are read in detail (every table is listed).
+        With ``quick``, in one query where the database family can (see
+        :func:`~flask_schema.testing.schema.snapshot`).
         """
         version_table = self.version_table()
         exclude = {version_table, runlog_table(version_table), lock_table(version_table)}
@@ -195,6 +215,10 @@ class MigrationRunner:
         keys = self.bind_keys()
         for key in keys:
             label = bind_label(key) if len(keys) > 1 else ""
+            reader = self._readers.get(key)
+            if reader is not None:
+                found.update(snapshot(reader, exclude, label, tables, quick))
+                continue
             with self.engine(key).connect() as connection:
-                found.update(snapshot(connection, exclude, label, tables))
+                found.update(snapshot(connection, exclude, label, tables, quick))
         return found

@@ -8,12 +8,11 @@ snapshots are then compared key by key.
 
 Reading every table before and after every step of a long history would
 cost the square of its length, so a walk keeps one snapshot up to date
-(:class:`SchemaTracker`): after each step it reads back in detail only the
-tables the step's own SQL names (and those of indexes and constraints it
-names), plus the cheap lists of tables, views, sequences and enum types.
-At the end the whole schema is read once and compared with the snapshot
-kept, so a change made behind the SQL's back (a trigger, a ``CASCADE``)
-is noticed, not missed.
+(:func:`update`): after each step it reads back only the tables, views,
+sequences and types the step's own SQL names (and the tables of indexes
+and constraints it names). At the end the whole schema is read once and
+compared with the snapshot kept, so a change made behind the SQL's back (a
+trigger, a ``CASCADE``) is noticed, not missed.
 """
 
 from __future__ import annotations
@@ -23,6 +22,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..backends import backend_for
+
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
@@ -30,26 +31,41 @@ Snapshot = dict[tuple[str, ...], str]
 
 
 def snapshot(
-    connection: Connection, exclude_tables: set[str], label: str = "", tables: set[str] | None = None
+    connection: Connection,
+    exclude_tables: set[str],
+    label: str = "",
+    tables: set[str] | None = None,
+    quick: bool = False,
 ) -> Snapshot:
     """Read tables, columns, keys, indexes, constraints, views, sequences and enum types.
 
-    With ``tables``, only those tables are read in detail; every table is
-    still listed by name.
+    With ``tables``, only the tables, views, sequences and types so named
+    are read (a walk's step names what it changes). With ``quick``, a database family that can read it
+    all in one query does (:meth:`~flask_schema.backends.base.Backend.describe_schema`),
+    in its own spelling: compare such a snapshot only with another quick one.
     """
     import sqlalchemy as sa
 
-    inspector = sa.inspect(connection)
     where = f" in the {label} database" if label else ""
     found: Snapshot = {}
 
     def add(key: tuple[str, ...], text: str) -> None:
         found[(label, *key)] = text + where
 
-    names = sorted(set(inspector.get_table_names()) - exclude_tables)
-    detailed = [table for table in names if tables is None or table in tables]
+    backend = backend_for(connection.dialect.name)
+    rows = backend.describe_schema(connection, exclude_tables, tables) if quick else None
+    if rows is not None:
+        for kind, table, name, text in rows:
+            add((kind, table) if name is None else (kind, table, name), text)
+        return found
+    inspector = sa.inspect(connection)
+
+    def wanted(name: str) -> bool:
+        return tables is None or name in tables
+
+    detailed = sorted(name for name in set(inspector.get_table_names()) - exclude_tables if wanted(name))
     read = _BulkReader(inspector, detailed)
-    for table in names:
+    for table in detailed:
         add(("table", table), f"table {table}")
     for table in detailed:
         for column in read("columns", table):
@@ -75,14 +91,16 @@ def snapshot(
         for check in read("check_constraints", table):
             name = check.get("name") or check["sqltext"]
             add(("check constraint", table, name), f"check constraint {name} on {table}: {check['sqltext']}")
-    for view in inspector.get_view_names():
+    for view in filter(wanted, inspector.get_view_names()):
         add(("view", view), f"view {view}")
     if connection.dialect.supports_sequences:
-        for sequence in inspector.get_sequence_names():
+        for sequence in filter(wanted, inspector.get_sequence_names()):
             add(("sequence", sequence), f"sequence {sequence}")
     get_enums = getattr(inspector, "get_enums", None)
     if get_enums is not None:
         for enum in get_enums():
+            if not wanted(enum["name"]):
+                continue
             labels = ", ".join(repr(label) for label in enum["labels"])
             add(("enum type", enum["name"]), f"enum type {enum['name']} ({labels})")
     return found
@@ -201,12 +219,10 @@ def touched_tables(known: Snapshot, names: set[str]) -> set[str]:
 
 def restrict(found: Snapshot, tables: set[str]) -> Snapshot:
     """The part of ``found`` that a snapshot read with ``tables`` holds."""
-    return {key: text for key, text in found.items() if len(key) != 4 or key[2] in tables}
+    return {key: text for key, text in found.items() if key[2] in tables}
 
 
 def update(known: Snapshot, fresh: Snapshot, tables: set[str]) -> Snapshot:
-    """``known`` with what ``fresh`` (read with ``tables``) says, details of other tables kept."""
-    kept: Snapshot = {key: text for key, text in known.items() if len(key) == 4 and key[2] not in tables}
-    listed = {(key[0], key[2]) for key in fresh if key[1] == "table"}
-    kept = {key: text for key, text in kept.items() if (key[0], key[2]) in listed}
+    """``known`` with what ``fresh`` (read with ``tables``) says of those names."""
+    kept = {key: text for key, text in known.items() if key[2] not in tables}
     return {**kept, **fresh}
