@@ -851,3 +851,57 @@ def test_the_quick_snapshot_lists_what_the_inspector_lists(backend: str, tmp_pat
         ("", "column", "tag", "id"),
         ("", "view", "tag_ids"),
     }
+
+
+# Writes down which database each test of the run was given.
+RECORDING_CONFTEST = """
+import os
+
+
+@pytest.fixture(autouse=True)
+def record_database(request, flask_schema_databases):
+    with open(os.environ["RECORD_DATABASES"], "a") as record:
+        record.write(f"{request.node.name} {flask_schema_databases[None].database}\\n")
+"""
+
+
+def databases_given(record: Path) -> dict[str, str]:
+    lines = record.read_text().splitlines() if record.exists() else []
+    record.unlink(missing_ok=True)
+    return dict(line.rsplit(" ", 1) for line in lines)
+
+
+def test_models_match_starts_from_the_databases_a_passed_upgrade_left(
+    project: Project, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project.path = pytester.path
+    nickname = "    nickname = db.Column(db.String(40))\n"
+    write_project(project, HEALTHY_MODELS.replace("    slug =", nickname + "    slug ="))
+    (project.path / "conftest.py").write_text(CONFTEST + RECORDING_CONFTEST)
+    write_revision(project.path, "r1person", None, CREATE_PERSON)
+    write_revision(project.path, "r2tag", "r1person", CREATE_TAG)
+    write_revision(project.path, "r3slug", "r2tag", ADD_SLUG)
+    add_keepsake(project.url)
+    use_project_env(project, monkeypatch)
+    record = project.path / "databases.txt"
+    monkeypatch.setenv("RECORD_DATABASES", str(record))
+
+    # The upgrade passes, so its databases (at the head) are handed on; the drift is still found.
+    result = pytester.runpytest_subprocess("--flask-schema-checks=upgrade,stairway,models_match")
+    result.assert_outcomes(passed=2, failed=1)
+    assert "column person.nickname (VARCHAR(40)) is in the models but no migration creates it" in (
+        result.stdout.str()
+    )
+    given = databases_given(record)
+    assert given["flask_schema_models_match"] == given["flask_schema_upgrade"]
+    assert given["flask_schema_stairway"] != given["flask_schema_upgrade"]
+    assert_untouched(project)
+
+    # An upgrade that fails hands nothing on: models_match starts from empty databases of its own.
+    write_revision(project.path, "r4bad", "r3slug", FAILS_TO_UPGRADE)
+    result = pytester.runpytest_subprocess("--flask-schema-checks=upgrade,models_match")
+    result.assert_outcomes(failed=2)
+    assert "Could not upgrade to the head to compare the models" in result.stdout.str()
+    given = databases_given(record)
+    assert given["flask_schema_models_match"] != given["flask_schema_upgrade"]
+    assert_untouched(project)

@@ -51,13 +51,17 @@ class ThrowawayFactory:
     at first use and dropped by :meth:`close`. A database that a test never
     connected to is still empty, so it is kept for the next test instead of
     being dropped and made again; the others are dropped in the background
-    while the next test runs.
+    while the next test runs. A check that leaves its databases in a state a
+    later check starts from (upgraded from empty to the head) can hand them on
+    under that state's name (:attr:`ThrowawayRun.keep_as`).
     """
 
     def __init__(self, folder: str) -> None:
         self.folder = folder
         self.servers: dict[str, ThrowawayDatabases] = {}
         self.spare: dict[str, list[URL]] = {}
+        #: Databases handed on by one test to a later one: state -> app database URL -> database.
+        self.kept: dict[str, dict[str, URL]] = {}
         self.dropping: list[Future[None]] = []
         self._dropper: ThreadPoolExecutor | None = None
 
@@ -67,13 +71,27 @@ class ThrowawayFactory:
             self.servers[key] = backend_for(url.get_backend_name()).throwaway_databases(url, self.folder)
         return self.servers[key]
 
-    def take(self, url: URL) -> tuple[ThrowawayDatabases, URL]:
-        """An empty database beside ``url``'s: a spare one, or a new one."""
+    def take(self, url: URL, reuse: str | None = None) -> tuple[ThrowawayDatabases, URL]:
+        """A database beside ``url``'s: one handed on in state ``reuse``, else an empty one."""
         server = self.for_url(url)
-        spare = self.spare.get(url.render_as_string(hide_password=False))
+        key = url.render_as_string(hide_password=False)
+        kept = self.kept.get(reuse, {}).pop(key, None) if reuse is not None else None
+        if kept is not None:
+            return server, kept
+        spare = self.spare.get(key)
         return server, (spare.pop() if spare else server.create())
 
-    def give_back(self, server: ThrowawayDatabases, url: URL, untouched: bool) -> None:
+    def give_back(
+        self, server: ThrowawayDatabases, url: URL, untouched: bool, keep_as: str | None = None
+    ) -> None:
+        if keep_as is not None:
+            kept = self.kept.setdefault(keep_as, {})
+            key = server.url.render_as_string(hide_password=False)
+            older = kept.get(key)
+            kept[key] = url
+            if older is None:
+                return
+            url, untouched = older, False  # the one it replaces is dropped
         if untouched:
             self.spare.setdefault(server.url.render_as_string(hide_password=False), []).append(url)
             return
@@ -89,11 +107,15 @@ class ThrowawayFactory:
             for key, urls in self.spare.items():
                 for url in urls:
                     self.servers[key].drop(url)
+            for by_server in self.kept.values():
+                for key, url in by_server.items():
+                    self.servers[key].drop(url)
         finally:
             if self._dropper is not None:
                 self._dropper.shutdown()
             self.dropping.clear()
             self.spare.clear()
+            self.kept.clear()
             for server in self.servers.values():
                 server.close()
             self.servers.clear()
@@ -105,31 +127,39 @@ class ThrowawayRun:
 
     urls: dict[str | None, URL]
     guard: IsolationGuard
+    #: Set by a test that passed: the state its databases are in, to hand them on to a later test.
+    keep_as: str | None = None
 
 
 @contextmanager
-def throwaway_databases(app: Flask, factory: ThrowawayFactory) -> Iterator[ThrowawayRun]:
-    """Point every database of ``app`` at a new empty one while the block runs."""
+def throwaway_databases(
+    app: Flask, factory: ThrowawayFactory, reuse: str | None = None
+) -> Iterator[ThrowawayRun]:
+    """Point every database of ``app`` at a new empty one while the block runs.
+
+    With ``reuse``, at databases an earlier test handed on in that state, where there are any.
+    """
     source = get_state(app).source
     with app.app_context():
         originals = source.engines()
     made: list[tuple[ThrowawayDatabases, URL]] = []
     urls: dict[str | None, URL] = {}
-    guard = IsolationGuard(())
+    run = ThrowawayRun(urls, IsolationGuard(()))
     try:
         for key, engine in originals.items():
-            server, urls[key] = factory.take(engine.url)
+            server, urls[key] = factory.take(engine.url, reuse)
             made.append((server, urls[key]))
         replacements = {key: server.engine(url) for (key, url), (server, _) in zip(urls.items(), made)}
-        guard = IsolationGuard(urls.values())
+        run.guard = IsolationGuard(urls.values())
         with ExitStack() as swapped:
             with app.app_context():  # where the source finds its engines; not the test's
                 swapped.enter_context(source.engines_replaced(replacements, "pytest --flask-schema"))
-            with _config_pointing_at(app, originals, urls), guard.installed():
-                yield ThrowawayRun(urls, guard)
+            with _config_pointing_at(app, originals, urls), run.guard.installed():
+                yield run
     finally:
+        keep_as = run.keep_as if not run.guard.breaches else None
         for server, url in reversed(made):
-            factory.give_back(server, url, untouched=database_identity(url) not in guard.used)
+            factory.give_back(server, url, database_identity(url) not in run.guard.used, keep_as)
 
 
 @contextmanager

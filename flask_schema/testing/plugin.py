@@ -103,18 +103,22 @@ class MigrationChecks(pytest.File):
 
     def collect(self) -> Iterator[pytest.Item]:
         for check in self.config.stash[SELECTED]:
-            yield CheckItem.from_parent(self, name=ITEM_PREFIX + check.name, callobj=_check_test(check))
+            item = CheckItem.from_parent(self, name=ITEM_PREFIX + check.name, callobj=_check_test(check))
+            item.check = check
+            yield item
 
 
 class CheckItem(pytest.Function):
     """One check; reported by its own name, as it has no test module."""
+
+    check: Check | None = None
 
     def reportinfo(self) -> tuple[Path, None, str]:
         return self.path, None, self.name
 
 
 def _check_test(check: Check) -> Callable[..., None]:
-    def run(runner: MigrationRunner) -> None:
+    def run(runner: MigrationRunner, databases: ThrowawayRun | None = None) -> None:
         still_to_run = runner.memo.setdefault(STILL_TO_RUN, set())
         still_to_run.discard(check.name)
         try:
@@ -123,6 +127,10 @@ def _check_test(check: Check) -> Callable[..., None]:
             message = None
         except CheckFailed as failure:
             message = str(failure)
+        else:
+            later = {CHECKS[name].starts_from for name in still_to_run if name in CHECKS}
+            if databases is not None and check.leaves is not None and check.leaves in later:
+                databases.keep_as = check.leaves
         # A connection to a database that is not a throw-away one outranks any verdict.
         breach = runner.guard.failure() if runner.guard is not None else None
         if breach is not None:
@@ -135,8 +143,8 @@ def _check_test(check: Check) -> Callable[..., None]:
     # pytest reads the fixtures a test needs from its signature.
     if check.needs_database:
 
-        def test(flask_schema_migrations: MigrationRunner) -> None:
-            run(flask_schema_migrations)
+        def test(flask_schema_migrations: MigrationRunner, flask_schema_run: ThrowawayRun) -> None:
+            run(flask_schema_migrations, flask_schema_run)
 
     else:
 
@@ -200,11 +208,19 @@ def flask_schema_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[T
 
 
 @pytest.fixture
-def flask_schema_run(app: Flask, flask_schema_factory: ThrowawayFactory) -> Iterator[ThrowawayRun]:
-    """Point the app at new, empty databases for this test, guarded; drop them afterwards."""
+def flask_schema_run(
+    request: pytest.FixtureRequest, app: Flask, flask_schema_factory: ThrowawayFactory
+) -> Iterator[ThrowawayRun]:
+    """Point the app at new, empty databases for this test, guarded; drop them afterwards.
+
+    A check that starts by upgrading to the head gets the databases a passed
+    ``upgrade`` check left there, when that check ran earlier in the session.
+    """
+    check = getattr(request.node, "check", None)
+    reuse = check.starts_from if isinstance(check, Check) else None
     with ExitStack() as stack:
         try:
-            run = stack.enter_context(throwaway_databases(app, flask_schema_factory))
+            run = stack.enter_context(throwaway_databases(app, flask_schema_factory, reuse))
         except FlaskSchemaError as error:
             message = f"flask_schema: {error}"
         else:
