@@ -861,7 +861,8 @@ import os
 @pytest.fixture(autouse=True)
 def record_database(request, flask_schema_databases):
     with open(os.environ["RECORD_DATABASES"], "a") as record:
-        record.write(f"{request.node.name} {flask_schema_databases[None].database}\\n")
+        url = flask_schema_databases.get(None)
+        record.write(f"{request.node.name} {url.database if url else '(none)'}\\n")
 """
 
 
@@ -871,7 +872,7 @@ def databases_given(record: Path) -> dict[str, str]:
     return dict(line.rsplit(" ", 1) for line in lines)
 
 
-def test_models_match_starts_from_the_databases_a_passed_upgrade_left(
+def test_checks_start_from_what_earlier_checks_left(
     project: Project, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     project.path = pytester.path
@@ -887,14 +888,16 @@ def test_models_match_starts_from_the_databases_a_passed_upgrade_left(
     monkeypatch.setenv("RECORD_DATABASES", str(record))
 
     # The upgrade passes, so its databases (at the head) are handed on; the drift is still found.
-    result = pytester.runpytest_subprocess("--flask-schema-checks=upgrade,stairway,models_match")
-    result.assert_outcomes(passed=2, failed=1)
+    result = pytester.runpytest_subprocess("--flask-schema")
+    result.assert_outcomes(passed=4, failed=1)
     assert "column person.nickname (VARCHAR(40)) is in the models but no migration creates it" in (
         result.stdout.str()
     )
     given = databases_given(record)
     assert given["flask_schema_models_match"] == given["flask_schema_upgrade"]
     assert given["flask_schema_stairway"] != given["flask_schema_upgrade"]
+    # The stairway's walk answered downgrade_leaves_no_trace too, which needed no database.
+    assert given["flask_schema_downgrade_leaves_no_trace"] == "(none)"
     assert_untouched(project)
 
     # An upgrade that fails hands nothing on: models_match starts from empty databases of its own.

@@ -204,11 +204,29 @@ class Walk:
 WALK_MEMO = "flask_schema.walk"
 
 
+def _recorded_walk(runner: MigrationRunner, check_name: str) -> Walk | None:
+    """The walk another check of the session recorded, if it answers ``check_name``."""
+    found = runner.memo.get((WALK_MEMO, runner.key()))
+    if isinstance(found, Walk) and (found.compared or check_name == "stairway"):
+        return found
+    return None
+
+
+def answered_by_recorded_walk(check_name: str) -> Callable[[MigrationRunner], bool]:
+    """For :attr:`Check.answered`: whether a recorded walk answers the check."""
+
+    def answered(runner: MigrationRunner) -> bool:
+        return _recorded_walk(runner, check_name) is not None
+
+    return answered
+
+
 def _walk_for(runner: MigrationRunner, check_name: str) -> Walk:
     """The walk for ``check_name``: the one another check of the session recorded, or a new one."""
     key = (WALK_MEMO, runner.key())
-    found = runner.memo.pop(key, None)
-    if isinstance(found, Walk) and (found.compared or check_name == "stairway"):
+    found = _recorded_walk(runner, check_name)
+    runner.memo.pop(key, None)
+    if found is not None:
         return found
     other = "downgrade_leaves_no_trace" if check_name == "stairway" else "stairway"
     still_to_run = runner.memo.get(STILL_TO_RUN, set())
@@ -410,6 +428,8 @@ class Check:
     #: The state this check would bring empty databases to first; it starts from databases a
     #: passed check left in that state, where there are some, instead of doing it again.
     starts_from: str | None = None
+    #: Whether what an earlier check recorded answers this one, so it needs no database at all.
+    answered: Callable[[MigrationRunner], bool] | None = None
 
     @property
     def description(self) -> str:
@@ -422,8 +442,12 @@ CHECKS: dict[str, Check] = {
     for check in [
         Check("single_head", single_head, needs_database=False),
         Check("upgrade", upgrade, leaves=AT_HEAD),
-        Check("stairway", stairway),
-        Check("downgrade_leaves_no_trace", downgrade_leaves_no_trace),
+        Check("stairway", stairway, answered=answered_by_recorded_walk("stairway")),
+        Check(
+            "downgrade_leaves_no_trace",
+            downgrade_leaves_no_trace,
+            answered=answered_by_recorded_walk("downgrade_leaves_no_trace"),
+        ),
         Check("models_match", models_match, starts_from=AT_HEAD),
     ]
 }

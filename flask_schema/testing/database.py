@@ -163,6 +163,14 @@ def throwaway_databases(
 
 
 @contextmanager
+def no_databases() -> Iterator[ThrowawayRun]:
+    """For a test that needs no database: none is made, and every connection is refused."""
+    run = ThrowawayRun({}, IsolationGuard(()))
+    with run.guard.installed():
+        yield run
+
+
+@contextmanager
 def _config_pointing_at(
     app: Flask, originals: dict[str | None, Engine], urls: dict[str | None, URL]
 ) -> Iterator[None]:

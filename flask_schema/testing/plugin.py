@@ -21,7 +21,7 @@ from sqlalchemy.engine import URL
 
 from ..errors import FlaskSchemaError
 from .checks import CHECKS, STILL_TO_RUN, Check, CheckFailed
-from .database import ThrowawayFactory, ThrowawayRun, throwaway_databases
+from .database import ThrowawayFactory, ThrowawayRun, no_databases, throwaway_databases
 from .runner import MigrationRunner
 
 #: The checks this run collects (empty when the plugin is off).
@@ -217,7 +217,16 @@ def flask_schema_run(
     ``upgrade`` check left there, when that check ran earlier in the session.
     """
     check = getattr(request.node, "check", None)
-    reuse = check.starts_from if isinstance(check, Check) else None
+    if not isinstance(check, Check):
+        check = None
+    if check is not None and check.answered is not None:
+        memo = request.getfixturevalue("flask_schema_memo")
+        if check.answered(MigrationRunner(app, memo=memo)):
+            # What an earlier check recorded answers this one: it gets no database at all.
+            with no_databases() as run:
+                yield run
+            return
+    reuse = check.starts_from if check is not None else None
     with ExitStack() as stack:
         try:
             run = stack.enter_context(throwaway_databases(app, flask_schema_factory, reuse))
