@@ -91,3 +91,14 @@ def fresh_database(backend: str, directory: str) -> Iterator[URL]:
                 connection.execute(sa.text(drop))
     finally:
         engine.dispose()
+
+
+@contextmanager
+def fresh_engine(backend: str, directory: str) -> Iterator[sa.Engine]:
+    """An engine on an empty database of ``backend``, disposed of and dropped afterwards."""
+    with fresh_database(backend, directory) as url:
+        engine = sa.create_engine(url)
+        try:
+            yield engine
+        finally:
+            engine.dispose()

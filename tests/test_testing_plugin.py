@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from databases import BACKENDS, fresh_database
+from databases import BACKENDS, fresh_database, fresh_engine
 from project import Project
 
 from flask_schema.config import TEMPLATES_DIR
@@ -403,20 +403,16 @@ def test_schema_comparison_names_what_was_left_behind_removed_or_changed(
 ) -> None:
     from flask_schema.testing.schema import compare, snapshot
 
-    with fresh_database(backend, str(tmp_path)) as url:
-        engine = sa.create_engine(url)
-        try:
-            with engine.begin() as connection:
-                connection.execute(sa.text("CREATE TABLE person (id INTEGER PRIMARY KEY, name VARCHAR(20))"))
-                connection.execute(sa.text("CREATE INDEX ix_person_name ON person (name)"))
-                before = snapshot(connection, exclude_tables=set())
-            with engine.begin() as connection:
-                on_table = " ON person" if backend == "mariadb" else ""
-                connection.execute(sa.text("DROP INDEX ix_person_name" + on_table))
-                connection.execute(sa.text("CREATE TABLE tag (id INTEGER PRIMARY KEY)"))
-                after = snapshot(connection, exclude_tables=set())
-        finally:
-            engine.dispose()
+    with fresh_engine(backend, str(tmp_path)) as engine:
+        with engine.begin() as connection:
+            connection.execute(sa.text("CREATE TABLE person (id INTEGER PRIMARY KEY, name VARCHAR(20))"))
+            connection.execute(sa.text("CREATE INDEX ix_person_name ON person (name)"))
+            before = snapshot(connection, exclude_tables=set())
+        with engine.begin() as connection:
+            on_table = " ON person" if backend == "mariadb" else ""
+            connection.execute(sa.text("DROP INDEX ix_person_name" + on_table))
+            connection.execute(sa.text("CREATE TABLE tag (id INTEGER PRIMARY KEY)"))
+            after = snapshot(connection, exclude_tables=set())
 
     diff = compare(before, after)
     assert diff.lines() == [
@@ -802,24 +798,20 @@ def test_the_walks_snapshot_sees_every_kind_of_change(backend: str, change: str,
     if "--- the snapshot before is taken here" in statements:
         split = statements.index("--- the snapshot before is taken here")
         setup, statements = setup + statements[:split], statements[split + 1 :]
-    with fresh_database(backend, str(tmp_path)) as url:
-        engine = sa.create_engine(url)
-        try:
-            with engine.begin() as connection:
-                for statement in setup:
-                    connection.execute(sa.text(statement))
-            with engine.connect() as connection:
-                before = snapshot(connection, set(), quick=True)
-                assert not compare(before, snapshot(connection, set(), quick=True))
-            with engine.begin() as connection:
-                for statement in statements:
-                    connection.execute(sa.text(statement))
-            named = names_in(statements)
-            with engine.connect() as connection:
-                whole = snapshot(connection, set(), quick=True)
-                part = snapshot(connection, set(), tables=named, quick=True)
-        finally:
-            engine.dispose()
+    with fresh_engine(backend, str(tmp_path)) as engine:
+        with engine.begin() as connection:
+            for statement in setup:
+                connection.execute(sa.text(statement))
+        with engine.connect() as connection:
+            before = snapshot(connection, set(), quick=True)
+            assert not compare(before, snapshot(connection, set(), quick=True))
+        with engine.begin() as connection:
+            for statement in statements:
+                connection.execute(sa.text(statement))
+        named = names_in(statements)
+        with engine.connect() as connection:
+            whole = snapshot(connection, set(), quick=True)
+            part = snapshot(connection, set(), tables=named, quick=True)
 
     assert compare(before, whole), f"{change} not seen"
     assert compare(restrict(before, named), part), f"{change} not seen by a read of {sorted(named)}"
@@ -830,18 +822,14 @@ def test_the_walks_snapshot_sees_every_kind_of_change(backend: str, change: str,
 def test_the_quick_snapshot_lists_what_the_inspector_lists(backend: str, tmp_path: Path) -> None:
     from flask_schema.testing.schema import snapshot
 
-    with fresh_database(backend, str(tmp_path)) as url:
-        engine = sa.create_engine(url)
-        try:
-            with engine.begin() as connection:
-                connection.execute(sa.text("CREATE TABLE tag (id INTEGER PRIMARY KEY)"))
-                connection.execute(sa.text("CREATE VIEW tag_ids AS SELECT id FROM tag"))
-                connection.execute(sa.text("CREATE TABLE person (id INTEGER PRIMARY KEY, name VARCHAR(20))"))
-            with engine.connect() as connection:
-                quick = snapshot(connection, {"person"}, quick=True)
-                inspected = snapshot(connection, {"person"})
-        finally:
-            engine.dispose()
+    with fresh_engine(backend, str(tmp_path)) as engine:
+        with engine.begin() as connection:
+            connection.execute(sa.text("CREATE TABLE tag (id INTEGER PRIMARY KEY)"))
+            connection.execute(sa.text("CREATE VIEW tag_ids AS SELECT id FROM tag"))
+            connection.execute(sa.text("CREATE TABLE person (id INTEGER PRIMARY KEY, name VARCHAR(20))"))
+        with engine.connect() as connection:
+            quick = snapshot(connection, {"person"}, quick=True)
+            inspected = snapshot(connection, {"person"})
 
     def listed(found: dict[tuple[str, ...], str]) -> set[tuple[str, ...]]:
         return {key for key in found if key[1] in {"table", "view", "column"}}
