@@ -896,3 +896,31 @@ def test_checks_start_from_what_earlier_checks_left(
     given = databases_given(record)
     assert given["flask_schema_models_match"] != given["flask_schema_upgrade"]
     assert_untouched(project)
+
+
+def test_the_walk_reads_only_the_tables_a_step_can_have_changed(backend: str, tmp_path: Path) -> None:
+    from flask_schema.backends import backend_for
+    from flask_schema.testing.schema import names_in, snapshot, touched_tables
+
+    # On MariaDB each foreign key gets an index named after its column ("parent_id").
+    child = (
+        "CREATE TABLE {} (id INTEGER PRIMARY KEY, parent_id INTEGER, "
+        "FOREIGN KEY (parent_id) REFERENCES t1 (id))"
+    )
+    with fresh_engine(backend, str(tmp_path)) as engine:
+        with engine.begin() as connection:
+            connection.execute(sa.text("CREATE TABLE t1 (id INTEGER PRIMARY KEY)"))
+            for table in ("t2", "t3"):
+                connection.execute(sa.text(child.format(table)))
+            connection.execute(sa.text("CREATE INDEX ix_t2_id ON t2 (id, parent_id)"))
+        with engine.connect() as connection:
+            known = snapshot(connection, set(), quick=True)
+        stand_alone = backend_for(engine.dialect.name).index_names_stand_alone
+    alone_in = {""} if stand_alone else set()
+
+    # A new table whose column has the name of the other tables' indexes touches only what it names.
+    named = names_in([child.format("t4")])
+    assert touched_tables(known, named, alone_in) & {"t1", "t2", "t3", "t4"} == {"t1", "t4"}
+    if stand_alone:
+        # DROP INDEX names no table: the index's name says whose it is.
+        assert "t2" in touched_tables(known, names_in(["DROP INDEX ix_t2_id"]), alone_in)

@@ -47,6 +47,12 @@ class Backend:
     #: none: without knowing the database, every spelling may matter.
     type_equivalences: tuple[SameStorage, ...] = ()
 
+    #: Whether SQL can change a table through one of its indexes' names alone
+    #: (``DROP INDEX ix_name``), so the toolkit's walk must look up whose index
+    #: a name is. Index names that belong to their table, as on MySQL, never
+    #: stand alone: there every such statement names the table.
+    index_names_stand_alone: bool = True
+
     def __init__(self, dialect_name: str) -> None:
         self.dialect_name = dialect_name
 

@@ -78,6 +78,9 @@ class MySQLBackend(Backend):
 
     families = ("mysql", "mariadb")
     sync_drivers = {"aiomysql": "pymysql", "asyncmy": "pymysql"}
+    # DROP INDEX needs ON table; and an index a foreign key needs is named after
+    # its column, so a column's name must not pull in every table with such an index.
+    index_names_stand_alone = False
 
     def write_backup(self, connection: Connection, database: str, partial: str, final: str) -> str:
         return _dump(connection, database, partial, final)

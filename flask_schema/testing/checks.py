@@ -271,6 +271,7 @@ def walk_history(runner: MigrationRunner, compare_schema: bool, exact: bool) -> 
         moves += [("upgrade", script.revision), ("downgrade", parent), ("upgrade", script.revision)]
     done = 0
     named: set[str] = set()
+    alone_in = runner.labels_where_index_names_stand_alone()
 
     def after_move(position: int) -> None:
         """Look at the database after each move, as the walk goes."""
@@ -285,7 +286,7 @@ def walk_history(runner: MigrationRunner, compare_schema: bool, exact: bool) -> 
             named = set()
         named |= names_in(batch)
         if index == 1 and walk.leftover is None:
-            tables = None if exact else touched_tables(known, named)
+            tables = None if exact else touched_tables(known, named, alone_in)
             after = runner.schema(tables, quick=True)
             before = known if tables is None else restrict(known, tables)
             diff = compare(before, after)
@@ -296,7 +297,7 @@ def walk_history(runner: MigrationRunner, compare_schema: bool, exact: bool) -> 
             if exact:
                 known = runner.schema(quick=True)
             else:
-                tables = touched_tables(known, named)
+                tables = touched_tables(known, named, alone_in)
                 known = update(known, runner.schema(tables, quick=True), tables)
         statements.clear()  # the reads above are ours, not the next step's
 

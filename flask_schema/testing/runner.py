@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, cast
 from flask import Flask
 
 from .. import api
+from ..backends import backend_for
 from ..errors import MultipleHeadsError
 from ..internal_tables import lock_table, runlog_table
 from ..revision_headers import reuse_script_directories
@@ -172,6 +173,19 @@ class MigrationRunner:
         with self.app_context():
             return get_state().source.keys()
 
+    def labels(self) -> dict[str | None, str]:
+        """How :meth:`schema` names each database in its keys: ``""`` when there is one."""
+        keys = self.bind_keys()
+        return {key: bind_label(key) if len(keys) > 1 else "" for key in keys}
+
+    def labels_where_index_names_stand_alone(self) -> set[str]:
+        """The :meth:`labels` of databases where SQL can name an index without its table."""
+        return {
+            label
+            for key, label in self.labels().items()
+            if backend_for(self.engine(key).dialect.name).index_names_stand_alone
+        }
+
     def engine(self, bind: str | None = None) -> Engine:
         """The engine the app uses for ``bind`` (a throw-away database under the plugin)."""
         with self.app_context():
@@ -212,9 +226,7 @@ class MigrationRunner:
         version_table = self.version_table()
         exclude = {version_table, runlog_table(version_table), lock_table(version_table)}
         found: Snapshot = {}
-        keys = self.bind_keys()
-        for key in keys:
-            label = bind_label(key) if len(keys) > 1 else ""
+        for key, label in self.labels().items():
             reader = self._readers.get(key)
             if reader is not None:
                 found.update(snapshot(reader, exclude, label, tables, quick))

@@ -18,7 +18,7 @@ trigger, a ``CASCADE``) is noticed, not missed.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -204,16 +204,23 @@ def names_in(statements: Iterable[str]) -> set[str]:
     return found
 
 
-def touched_tables(known: Snapshot, names: set[str]) -> set[str]:
+#: What SQL can name without naming its table: ``DROP INDEX ix_name``, ``ALTER SEQUENCE``.
+_NAMED_ALONE = {"index", "sequence"}
+
+
+def touched_tables(known: Snapshot, names: set[str], alone_in: Collection[str] = ()) -> set[str]:
     """The tables of ``known`` (and any others named) that SQL naming ``names`` can have changed.
 
-    A table counts when its name is among ``names``, or the name of one of
-    its indexes or constraints is (``DROP INDEX ix_name`` names no table).
+    A table counts when its name is among ``names``, or, in the databases
+    labelled ``alone_in`` (where index names stand alone, see
+    :attr:`~flask_schema.backends.base.Backend.index_names_stand_alone`), the
+    name of one of its indexes or owned sequences is.
     """
     tables = set(names)
     for key in known:
-        if len(key) == 4 and key[1] != "column" and (key[3] in names or key[3].lower() in names):
-            tables.add(key[2])
+        if len(key) == 4 and key[1] in _NAMED_ALONE and key[0] in alone_in:
+            if key[3] in names or key[3].lower() in names:
+                tables.add(key[2])
     return tables
 
 
