@@ -6,6 +6,7 @@ Run from the repository root with the project's venv (``scripts/test`` makes it,
     .venv/bin/python bench/toolkit.py              # 50 and 200 revisions, SQLite and PostgreSQL, 3 runs
     .venv/bin/python bench/toolkit.py --quick      # one run of each
     .venv/bin/python bench/toolkit.py --sizes 20 --backend sqlite
+    .venv/bin/python bench/toolkit.py --backend mariadb    # MariaDB/MySQL too (not a target)
 
 Each case writes one generated history (``generate.table_per_revision``: one
 table per revision, each pointing at the one before) into two projects that
@@ -49,6 +50,8 @@ import generate  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 POSTGRESQL = os.environ.get("FLASK_SCHEMA_BENCH_POSTGRESQL", "postgresql://postgres@127.0.0.1:5432/postgres")
+MARIADB = os.environ.get("FLASK_SCHEMA_BENCH_MARIADB", "mysql+pymysql://root@127.0.0.1:3306/test")
+SERVERS = {"postgresql": POSTGRESQL, "mariadb": MARIADB}
 RESULTS = REPO_ROOT / "bench" / "RESULTS.md"
 TOOLS = ("flask_schema", "pytest_alembic")
 
@@ -97,8 +100,9 @@ def alembic_engine(tmp_path):
             yield engine
         finally:
             engine.dispose()
+            force = " WITH (FORCE)" if url.get_backend_name() == "postgresql" else ""
             with admin.connect() as connection:
-                connection.execute(sa.text(f"DROP DATABASE {name} WITH (FORCE)"))
+                connection.execute(sa.text(f"DROP DATABASE {name}{force}"))
             admin.dispose()
 '''
 
@@ -207,20 +211,22 @@ class Server:
         if backend == "sqlite":
             self.url = f"sqlite:///{folder / 'developer.db'}"
             return
-        self.url = sa.make_url(POSTGRESQL).set(database=self.name).render_as_string(hide_password=False)
+        self.admin = SERVERS[backend]
+        self.url = sa.make_url(self.admin).set(database=self.name).render_as_string(hide_password=False)
         self._execute(f"CREATE DATABASE {self.name}")
 
     def _execute(self, sql: str) -> None:
         import sqlalchemy as sa
 
-        engine = sa.create_engine(POSTGRESQL, isolation_level="AUTOCOMMIT")
+        engine = sa.create_engine(self.admin, isolation_level="AUTOCOMMIT")
         with engine.connect() as connection:
             connection.execute(sa.text(sql))
         engine.dispose()
 
     def drop(self) -> None:
         if self.backend != "sqlite":
-            self._execute(f"DROP DATABASE IF EXISTS {self.name} WITH (FORCE)")
+            force = " WITH (FORCE)" if self.backend == "postgresql" else ""
+            self._execute(f"DROP DATABASE IF EXISTS {self.name}{force}")
 
 
 def write_project(folder: Path, tool: str, revisions: int, migrations_template: Path) -> None:
@@ -311,13 +317,15 @@ def machine(backends: Sequence[str]) -> str:
     except (OSError, StopIteration):
         pass
     servers = ["SQLite files in a temporary folder"]
-    if "postgresql" in backends:
-        import sqlalchemy as sa
+    import sqlalchemy as sa
 
-        engine = sa.create_engine(POSTGRESQL)
+    for backend, query, name in [("postgresql", "SHOW server_version", "PostgreSQL"),
+                                 ("mariadb", "SELECT VERSION()", "MariaDB")]:
+        if backend not in backends:
+            continue
+        engine = sa.create_engine(SERVERS[backend])
         with engine.connect() as connection:
-            servers.append("PostgreSQL " + str(connection.execute(sa.text("SHOW server_version")).scalar())
-                           + " on loopback")
+            servers.append(f"{name} {connection.execute(sa.text(query)).scalar()} on loopback")
         engine.dispose()
     return f"{platform.system()} {platform.release()}, {os.cpu_count()} CPUs ({cpu}); {', '.join(servers)}"
 
@@ -389,7 +397,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="one run per cell instead of three")
     parser.add_argument("--repetitions", type=int, default=None, help="runs per cell (default 3)")
-    parser.add_argument("--backend", action="append", choices=("sqlite", "postgresql"), default=[])
+    parser.add_argument("--backend", action="append", choices=("sqlite", "postgresql", "mariadb"), default=[],
+                        help="default: sqlite and postgresql, the cases of issue 17")
     parser.add_argument("--sizes", type=int, nargs="+", default=[50, 200], help="history lengths")
     parser.add_argument("--no-results", action="store_true", help="do not append to bench/RESULTS.md")
     args = parser.parse_args(argv)
