@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from ..errors import BackupError, LockTimeout
-from .base import Backend, session_setting
+from .base import Backend, SchemaRow, session_setting
 from .lock import MigrationLock, Notify, clock
 from .storage import SameStorage, booleans_as_numbers, canonical_default
 from .tools import dotted, find_tool, run_tool, tool_version, version_numbers
@@ -27,6 +27,67 @@ _IMPLICIT_COMMIT = re.compile(
     r"|UNLOCK\s+TABLES|ANALYZE|OPTIMIZE|REPAIR)\b",
     re.IGNORECASE | re.DOTALL,
 )
+
+#: :meth:`MySQLBackend.describe_schema`: the tables, views and sequences of the
+#: current database, and the columns, indexes, foreign keys (their columns and
+#: their rules apart) and check constraints of its tables, one row each. Each
+#: part reads one ``information_schema`` table on its own: joined, they are
+#: slow. ``{where_...}`` is each part's filter on the names asked for.
+SCHEMA_QUERY = """
+SELECT CASE t.TABLE_TYPE WHEN 'VIEW' THEN 'view' WHEN 'SEQUENCE' THEN 'sequence' ELSE 'table' END,
+       t.TABLE_NAME, NULL,
+       CONCAT(CASE t.TABLE_TYPE WHEN 'VIEW' THEN 'view ' WHEN 'SEQUENCE' THEN 'sequence ' ELSE 'table ' END,
+              t.TABLE_NAME)
+FROM information_schema.TABLES t
+WHERE t.TABLE_SCHEMA = DATABASE() AND t.TABLE_NAME NOT IN :exclude AND {where_t}
+UNION ALL
+SELECT 'column', c.TABLE_NAME, c.COLUMN_NAME,
+       CONCAT('column ', c.TABLE_NAME, '.', c.COLUMN_NAME, ' ', c.COLUMN_TYPE,
+              IF(c.IS_NULLABLE = 'NO', ' NOT NULL', ''),
+              COALESCE(CONCAT(' DEFAULT ', c.COLUMN_DEFAULT), ''),
+              IF(c.EXTRA <> '', CONCAT(' ', c.EXTRA), ''),
+              COALESCE(CONCAT(' COLLATE ', c.COLLATION_NAME), ''))
+FROM information_schema.COLUMNS c
+WHERE c.TABLE_SCHEMA = DATABASE() AND c.TABLE_NAME NOT IN :exclude AND {where_c}
+  AND c.TABLE_NAME NOT IN (
+      SELECT v.TABLE_NAME FROM information_schema.VIEWS v WHERE v.TABLE_SCHEMA = DATABASE()
+  )
+UNION ALL
+SELECT IF(s.INDEX_NAME = 'PRIMARY', 'primary key', 'index'), s.TABLE_NAME, s.INDEX_NAME,
+       CONCAT(IF(s.INDEX_NAME = 'PRIMARY', CONCAT('primary key of ', s.TABLE_NAME),
+                 CONCAT(IF(MAX(s.NON_UNIQUE) = 0, 'unique ', ''), 'index ', s.INDEX_NAME,
+                        ' on ', s.TABLE_NAME)),
+              IF(MAX(s.INDEX_TYPE) = 'BTREE', '', CONCAT(' ', MAX(s.INDEX_TYPE))), ' (',
+              GROUP_CONCAT(CONCAT(s.COLUMN_NAME, COALESCE(CONCAT('(', s.SUB_PART, ')'), ''))
+                           ORDER BY s.SEQ_IN_INDEX SEPARATOR ', '), ')')
+FROM information_schema.STATISTICS s
+WHERE s.TABLE_SCHEMA = DATABASE() AND s.TABLE_NAME NOT IN :exclude AND {where_s}
+GROUP BY s.TABLE_NAME, s.INDEX_NAME
+UNION ALL
+SELECT 'foreign key', k.TABLE_NAME, k.CONSTRAINT_NAME,
+       CONCAT('foreign key ', k.CONSTRAINT_NAME, ' on ', k.TABLE_NAME, ' (',
+              GROUP_CONCAT(k.COLUMN_NAME ORDER BY k.ORDINAL_POSITION SEPARATOR ', '), ') REFERENCES ',
+              MAX(k.REFERENCED_TABLE_NAME), '(',
+              GROUP_CONCAT(k.REFERENCED_COLUMN_NAME ORDER BY k.ORDINAL_POSITION SEPARATOR ', '), ')')
+FROM information_schema.KEY_COLUMN_USAGE k
+WHERE k.TABLE_SCHEMA = DATABASE() AND k.REFERENCED_TABLE_NAME IS NOT NULL
+  AND k.TABLE_NAME NOT IN :exclude AND {where_k}
+GROUP BY k.TABLE_NAME, k.CONSTRAINT_NAME
+UNION ALL
+SELECT 'foreign key rules', r.TABLE_NAME, r.CONSTRAINT_NAME,
+       CONCAT('foreign key ', r.CONSTRAINT_NAME, ' on ', r.TABLE_NAME,
+              ': ON UPDATE ', r.UPDATE_RULE, ', ON DELETE ', r.DELETE_RULE)
+FROM information_schema.REFERENTIAL_CONSTRAINTS r
+WHERE r.CONSTRAINT_SCHEMA = DATABASE() AND r.TABLE_NAME NOT IN :exclude AND {where_r}
+UNION ALL
+{checks}
+"""
+
+#: MariaDB's CHECK_CONSTRAINTS names the table (column-level checks included).
+MARIADB_CHECKS = """SELECT 'check constraint', cc.TABLE_NAME, cc.CONSTRAINT_NAME,
+       CONCAT('check constraint ', cc.CONSTRAINT_NAME, ' on ', cc.TABLE_NAME, ': ', cc.CHECK_CLAUSE)
+FROM information_schema.CHECK_CONSTRAINTS cc
+WHERE cc.CONSTRAINT_SCHEMA = DATABASE() AND cc.TABLE_NAME NOT IN :exclude AND {where_cc}"""
 
 _DOUBLE = r"DOUBLE(?: PRECISION)?|REAL|FLOAT\((?:2[5-9]|[34]\d|5[0-3])\)"
 
@@ -204,6 +265,38 @@ class MySQLBackend(Backend):
             connection, f"SET SESSION sql_mode = '{strict}'", f"SET SESSION sql_mode = '{mode}'"
         ):
             yield
+
+    def describe_schema(
+        self, connection: Connection, exclude_tables: set[str], tables: set[str] | None
+    ) -> list[SchemaRow] | None:
+        """On MariaDB, one query over ``information_schema``, in the server's own spelling.
+
+        MySQL keeps its check constraints apart from their tables, and there is
+        no MySQL server among the test databases, so MySQL uses the inspector; so
+        does a MariaDB without ``CHECK_CONSTRAINTS`` (before 10.2), where the
+        query fails.
+        """
+        import sqlalchemy as sa
+        from sqlalchemy.exc import DBAPIError
+
+        if not getattr(connection.dialect, "is_mariadb", False):
+            return None
+        # The server reads only the tables a query names by a constant list; "x OR name IN
+        # (...)" would have it open every table's definition.
+        names = {
+            f"where_{alias}": "TRUE" if tables is None else f"{alias}.TABLE_NAME IN :tables"
+            for alias in ("t", "c", "s", "k", "r", "cc")
+        }
+        query = sa.text(SCHEMA_QUERY.format(checks=MARIADB_CHECKS.format(**names), **names)).bindparams(
+            sa.bindparam("exclude", sorted(exclude_tables) or [""], expanding=True)
+        )
+        if tables is not None:
+            query = query.bindparams(sa.bindparam("tables", sorted(tables) or [""], expanding=True))
+        try:
+            rows = connection.execute(query).all()
+        except DBAPIError:  # a failed statement leaves a MySQL transaction as it was
+            return None
+        return [(kind, table, name, text) for kind, table, name, text in rows]
 
     def commits_by_itself(self, statement: str, transactional_ddl: bool) -> bool:
         return bool(_IMPLICIT_COMMIT.match(statement))
