@@ -935,3 +935,14 @@ def test_the_walk_reads_only_the_tables_a_step_can_have_changed(backend: str, tm
     if stand_alone:
         # DROP INDEX names no table: the index's name says whose it is.
         assert "t2" in touched_tables(known, names_in(["DROP INDEX ix_t2_id"]), alone_in)
+
+
+def test_an_app_without_migrate_fails_each_check_in_one_line(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(
+        "import pytest\nfrom flask import Flask\n\n\n@pytest.fixture\ndef app():\n    return Flask('bare')\n"
+    )
+    result = pytester.runpytest_subprocess("--flask-schema-checks=stairway,downgrade_leaves_no_trace")
+    result.assert_outcomes(errors=2)
+    output = result.stdout.str()
+    assert output.count("flask_schema: ") >= 2
+    assert "Traceback" not in output
