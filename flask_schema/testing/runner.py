@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, nullcontext
 from typing import TYPE_CHECKING, Any, cast
 
 from flask import Flask
@@ -228,9 +228,6 @@ class MigrationRunner:
         found: Snapshot = {}
         for key, label in self.labels().items():
             reader = self._readers.get(key)
-            if reader is not None:
-                found.update(snapshot(reader, exclude, label, tables, quick))
-                continue
-            with self.engine(key).connect() as connection:
+            with nullcontext(reader) if reader is not None else self.engine(key).connect() as connection:
                 found.update(snapshot(connection, exclude, label, tables, quick))
         return found
